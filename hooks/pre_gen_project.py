@@ -1,0 +1,168 @@
+"""Validate every answer before any file is written.
+
+Standard library only. The answers arrive as data: cookiecutter renders the whole context as a
+JSON document inside a raw string at the bottom of this file, so no answer is ever pasted into
+Python source. Each check is an importable function; tests/test_hooks.py calls them directly.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+import sys
+from urllib.parse import urlsplit
+
+MAX_SLUG = 40
+RUNTIMES = ("python3.12", "python3.13", "python3.14")
+ARCHITECTURES = ("arm64", "x86_64")
+# Region codes as of late 2026 (commercial, GovCloud, China, European Sovereign Cloud).
+REGIONS = frozenset(
+    """
+    us-east-1 us-east-2 us-west-1 us-west-2 af-south-1 ap-east-1 ap-east-2 ap-south-1 ap-south-2
+    ap-northeast-1 ap-northeast-2 ap-northeast-3 ap-southeast-1 ap-southeast-2 ap-southeast-3
+    ap-southeast-4 ap-southeast-5 ap-southeast-6 ap-southeast-7 ca-central-1 ca-west-1
+    eu-central-1 eu-central-2 eu-west-1 eu-west-2 eu-west-3 eu-south-1 eu-south-2 eu-north-1
+    il-central-1 me-south-1 me-central-1 mx-central-1 sa-east-1 us-gov-east-1 us-gov-west-1
+    cn-north-1 cn-northwest-1 eusc-de-east-1
+    """.split()
+)
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_LAMBDA_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+def _text(value: object, prompt: str, lo: int, hi: int, example: str, one_line: bool = True) -> str | None:
+    if not isinstance(value, str):
+        return f"{prompt}: expected text, got {type(value).__name__}"
+    if one_line and any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return f"{prompt}: must be one line without control characters (e.g. {example!r})"
+    if any(ord(c) < 32 and c not in "\n\t" for c in value):
+        return f"{prompt}: must not contain control characters (e.g. {example!r})"
+    if not value.strip():
+        return f"{prompt}: must not be empty (e.g. {example!r})"
+    if len(value) < lo or len(value) > hi:
+        return f"{prompt}: is {len(value)} characters; use {lo} to {hi} (e.g. {example!r})"
+    return None
+
+
+def check_plugin_name(value: object) -> str | None:
+    """name_for_human: 1-20 characters."""
+    return _text(value, "plugin_name", 1, 20, "Sumar Plugin")
+
+
+def check_description_for_human(value: object) -> str | None:
+    return _text(value, "description_for_human", 1, 100, "Suma dos números.")
+
+
+def check_description_for_model(value: object) -> str | None:
+    return _text(value, "description_for_model", 1, 8000, "Plugin for adding two numbers.", one_line=False)
+
+
+def check_contact_email(value: object) -> str | None:
+    if not isinstance(value, str) or len(value) > 254 or not _EMAIL.match(value):
+        return f"contact_email: {str(value)[:60]!r} is not an email address (e.g. 'support@example.com')"
+    return None
+
+
+def check_legal_info_url(value: object) -> str | None:
+    problem = None
+    if not isinstance(value, str) or any(c.isspace() for c in value) or len(value) > 2048:
+        problem = "must be one URL without spaces"
+    else:
+        try:
+            parts = urlsplit(value)
+            host = parts.hostname
+        except ValueError:
+            parts, host = None, None
+        if parts is None or parts.scheme not in ("http", "https"):
+            problem = "must start with https:// or http://"
+        elif not host:
+            problem = "has no host name"
+    if problem:
+        return f"legal_info_url: {str(value)[:60]!r} {problem} (e.g. 'https://example.com/legal')"
+    return None
+
+
+def check_aws_region(value: object) -> str | None:
+    if value not in REGIONS:
+        near = sorted(r for r in REGIONS if isinstance(value, str) and value[:2].lower() == r[:2])[:4]
+        hint = ", ".join(near or ["us-east-1", "eu-west-1"])
+        return f"aws_region: {str(value)[:40]!r} is not an AWS region code (e.g. {hint})"
+    return None
+
+
+def check_lambda_runtime(value: object) -> str | None:
+    if value not in RUNTIMES:
+        return f"lambda_runtime: {str(value)[:40]!r} is not supported; choose one of {', '.join(RUNTIMES)}"
+    return None
+
+
+def check_lambda_architecture(value: object) -> str | None:
+    if value not in ARCHITECTURES:
+        return f"lambda_architecture: {str(value)[:40]!r} is not supported; choose arm64 or x86_64"
+    return None
+
+
+def check_slug(slug: object, name: object) -> str | None:
+    """The slug names the folder and prefixes every AWS resource, so it must fit Lambda's rules."""
+    if not isinstance(slug, str) or not slug:
+        return (f"plugin_name: {str(name)[:40]!r} has no letters or digits to build a resource name from "
+                "(e.g. 'Sumar Plugin')")
+    if len(slug) > MAX_SLUG or not _LAMBDA_NAME.match(slug):
+        return f"plugin_name: derives the name {slug!r}, which does not fit AWS naming rules; use a shorter plain name"
+    return None
+
+
+def check_name_for_model(value: object) -> str | None:
+    if not isinstance(value, str) or not (1 <= len(value) <= 50) or not value.isascii() or not value.isalnum():
+        return f"plugin_name: derives name_for_model {str(value)[:60]!r}; it must be 1-50 letters or digits"
+    return None
+
+
+def check_bucket_name(value: object) -> str | None:
+    """S3 bucket naming rules (general purpose buckets)."""
+    ok = isinstance(value, str) and bool(_BUCKET.match(value)) and ".." not in value
+    if ok:
+        try:
+            ipaddress.ip_address(value)
+            ok = False
+        except ValueError:
+            pass
+    if ok and (value.startswith(("xn--", "sthree-", "amzn-s3-demo-")) or value.endswith(("-s3alias", "--ol-s3", "--x-s3"))):
+        ok = False
+    if not ok:
+        return f"plugin_name: derives the bucket name {str(value)[:70]!r}, which S3 would refuse; use a plain name"
+    return None
+
+
+def validate(context: dict) -> list[str]:
+    """Every problem with the answers, one readable line each (empty when all is well)."""
+    checks = [
+        check_plugin_name(context.get("plugin_name")),
+        check_description_for_human(context.get("description_for_human")),
+        check_description_for_model(context.get("description_for_model")),
+        check_contact_email(context.get("contact_email")),
+        check_legal_info_url(context.get("legal_info_url")),
+        check_aws_region(context.get("aws_region")),
+        check_lambda_runtime(context.get("lambda_runtime")),
+        check_lambda_architecture(context.get("lambda_architecture")),
+    ]
+    if checks[0] is None:
+        slug_problem = check_slug(context.get("__plugin_slug"), context.get("plugin_name"))
+        checks.append(slug_problem)
+        if slug_problem is None:
+            checks.append(check_name_for_model(context.get("__name_for_model")))
+            checks.append(check_bucket_name(context.get("__bucket_name")))
+    return [c for c in checks if c]
+
+
+def main(context: dict) -> int:
+    problems = validate(context)
+    for problem in problems:
+        print(f"ERROR: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(json.loads(r"""{{ cookiecutter | tojson }}""")))

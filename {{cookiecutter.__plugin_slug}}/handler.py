@@ -1,0 +1,36 @@
+"""Your plugin's operations: edit this file, then run `terraform apply`.
+
+Each typed function decorated with ``@plugin.operation`` becomes, with nothing else to write:
+an HTTP route (POST /<name>), an operation in openapi.json (GPT Actions) and a tool of the MCP
+server at /mcp. Type hints become the JSON schema and are enforced; the docstring becomes the
+descriptions the model reads. Raise ``OperationError`` to refuse an input with a message.
+"""
+
+from typing import Annotated, TypedDict
+
+from plugin_runtime import Field, Plugin
+
+plugin = Plugin(version="1.0.0")
+
+# Bounds keep every sum a finite number, so the documented contract never answers an error.
+Numero = Annotated[float, Field(ge=-1e15, le=1e15)]
+
+
+class Suma(TypedDict):
+    resultado: float
+
+
+@plugin.operation(read_only=True)
+def sumar(numero1: Numero, numero2: Numero) -> Suma:
+    """Suma dos números y devuelve el resultado.
+
+    Use it whenever the user asks to add two numbers; it answers exactly.
+
+    Args:
+        numero1: El primer sumando.
+        numero2: El segundo sumando.
+    """
+    return {"resultado": numero1 + numero2}
+
+
+lambda_handler = plugin.lambda_handler

@@ -1,0 +1,182 @@
+"""Build the deployable artefacts: openapi.json (the committed contract) and lambda.zip.
+
+Run as ``python3 -m plugin_runtime.build``. The post-generation hook, ``make build`` and
+Terraform's build step all run this same command. Standard library only, so it needs no
+virtual environment; it calls pip only when requirements.txt lists packages.
+
+The zip is reproducible: entries are sorted, dated 1980-01-01 and given fixed permissions, so
+two builds of the same sources are byte-identical whatever the file times and umask.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import traceback
+import zipfile
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+LOCAL_ORIGIN = "http://localhost:8080"
+# What goes into the zip besides installed requirements. main.tf hashes the same files
+# (local.source_files); a test keeps the two lists equal.
+SOURCE_GLOBS = ("*.py", "plugin_runtime/*.py", "manifest.json", "logo.png", "requirements.txt")
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+_PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
+_TFVAR = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*("(?:[^"\\]|\\.)*")\s*(?:#.*)?$')
+
+
+class BuildError(Exception):
+    """A problem the user can fix; printed as one line, without a traceback."""
+
+
+def read_tfvars(project: Path = PROJECT) -> dict[str, str]:
+    """The string settings in terraform.tfvars, so names and paths are written only there."""
+    path = project / "terraform.tfvars"
+    values: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            match = _TFVAR.match(line)
+            if match:
+                values[match.group(1)] = json.loads(match.group(2))
+    return values
+
+
+def source_files(project: Path = PROJECT) -> list[Path]:
+    """Every file that goes into the zip from the project itself, sorted."""
+    found = {p for pattern in SOURCE_GLOBS for p in project.glob(pattern) if p.is_file()}
+    return sorted(found, key=lambda p: p.relative_to(project).as_posix())
+
+
+def requirements(project: Path = PROJECT) -> list[str]:
+    path = project / "requirements.txt"
+    if not path.exists():
+        return []
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return [line for line in lines if line]
+
+
+def load_plugin(project: Path = PROJECT, handler: str | None = None):
+    """Import the handler module named in terraform.tfvars and return its Plugin."""
+    handler = handler or read_tfvars(project).get("lambda_handler", "handler.lambda_handler")
+    module_name, _, attr = handler.rpartition(".")
+    sys.dont_write_bytecode = True  # keep a fresh bake free of __pycache__ folders
+    if str(project) not in sys.path:
+        sys.path.insert(0, str(project))
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        raise BuildError(f"cannot import {module_name}.py: {detail}") from None
+    entry = getattr(module, attr, None)
+    plugin = getattr(entry, "__self__", None)
+    if plugin is None or not hasattr(plugin, "operations"):
+        raise BuildError(f"{handler} must be a Plugin's lambda_handler (lambda_handler = plugin.lambda_handler)")
+    return plugin
+
+
+def render_openapi(plugin, origin: str) -> str:
+    """openapi.json's exact text: sorted keys are left as derived, two-space indent, newline."""
+    return json.dumps(plugin.openapi_for(origin), indent=2, ensure_ascii=False) + "\n"
+
+
+def current_origin(path: Path) -> str:
+    """Keep the server URL a previous build wrote (e.g. the deployed API) unless told otherwise."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))["servers"][0]["url"]
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return LOCAL_ORIGIN
+
+
+def install_requirements(project: Path, runtime: str, architecture: str) -> Path | None:
+    """pip-install requirements.txt for the Lambda's platform into build/deps (cached)."""
+    reqs = requirements(project)
+    if not reqs:
+        return None
+    if architecture not in _PLATFORMS:
+        raise BuildError(f"lambda_architecture must be arm64 or x86_64, not {architecture!r}")
+    version = runtime.removeprefix("python")
+    key = hashlib.sha256(json.dumps([reqs, runtime, architecture]).encode()).hexdigest()
+    target = project / "build" / "deps"
+    stamp = project / "build" / "deps.sha256"
+    if target.is_dir() and stamp.exists() and stamp.read_text() == key:
+        return target
+    shutil.rmtree(target, ignore_errors=True)
+    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+           "--target", str(target), "--platform", _PLATFORMS[architecture], "--python-version", version,
+           "--implementation", "cp", "--only-binary=:all:", "--upgrade", "-r", str(project / "requirements.txt")]
+    if subprocess.run(cmd, check=False).returncode != 0:
+        raise BuildError("pip could not install requirements.txt for the Lambda platform "
+                         f"({_PLATFORMS[architecture]}, Python {version}); see pip's message above")
+    stamp.write_text(key)
+    return target
+
+
+def _entry(name: str, mode: int) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+    info.create_system = 3
+    info.external_attr = ((0o755 if mode & 0o100 else 0o644) | 0o100000) << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return info
+
+
+def write_zip(project: Path, target: Path, deps: Path | None) -> int:
+    """Write the zip deterministically; returns its size in bytes."""
+    entries: dict[str, Path] = {p.relative_to(project).as_posix(): p for p in source_files(project)}
+    if deps is not None:
+        for path in deps.rglob("*"):
+            rel = path.relative_to(deps).as_posix()
+            if path.is_file() and "__pycache__" not in rel and not rel.endswith(".pyc"):
+                entries.setdefault(rel, path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    with zipfile.ZipFile(tmp, "w", compresslevel=9) as zf:
+        for name in sorted(entries):
+            path = entries[name]
+            zf.writestr(_entry(name, path.stat().st_mode), path.read_bytes())
+    os.replace(tmp, target)
+    return target.stat().st_size
+
+
+def build(project: Path = PROJECT, origin: str | None = None, quiet: bool = False) -> dict[str, object]:
+    """Regenerate openapi.json, then write lambda.zip. Returns what was written."""
+    tfvars = read_tfvars(project)
+    plugin = load_plugin(project, tfvars.get("lambda_handler"))
+    openapi_path = project / tfvars.get("path_to_openapi", "openapi.json")
+    text = render_openapi(plugin, origin or current_origin(openapi_path))
+    if not openapi_path.exists() or openapi_path.read_text(encoding="utf-8") != text:
+        openapi_path.write_text(text, encoding="utf-8")
+    deps = install_requirements(project, tfvars.get("lambda_runtime", "python3.13"),
+                                tfvars.get("lambda_architecture", "arm64"))
+    zip_path = project / tfvars.get("path_to_lambda", "lambda.zip")
+    size = write_zip(project, zip_path, deps)
+    digest = hashlib.sha256(zip_path.read_bytes()).hexdigest()
+    if not quiet:
+        ops = ", ".join(plugin.operations) or "none"
+        print(f"built {zip_path.name} ({size:,} bytes, sha256 {digest[:12]}) and "
+              f"{openapi_path.name} (operations: {ops})")
+    return {"zip": zip_path, "size": size, "sha256": digest, "openapi": openapi_path}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python3 -m plugin_runtime.build", description=__doc__.split("\n")[0])
+    parser.add_argument("--origin", help="server URL to write into openapi.json (default: keep the current one)")
+    parser.add_argument("--quiet", action="store_true", help="print nothing on success")
+    args = parser.parse_args(argv)
+    try:
+        build(origin=args.origin, quiet=args.quiet)
+    except BuildError as exc:
+        print(f"build failed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

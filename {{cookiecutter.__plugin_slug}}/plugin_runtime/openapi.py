@@ -1,0 +1,87 @@
+"""The OpenAPI 3.1 document, derived from the operations and manifest.json.
+
+It is written for GPT Actions: inline schemas only, an operationId on every operation,
+summaries and descriptions cut to the limits, and ``x-openai-isConsequential`` per operation.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .app import Operation, Plugin
+
+SUMMARY_LIMIT = 300
+DESCRIPTION_LIMIT = 300
+PARAM_DESCRIPTION_LIMIT = 700
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "error": {"type": "string", "description": "A stable code, e.g. invalid_arguments."},
+        "message": {"type": "string", "description": "What was wrong, in words."},
+    },
+    "required": ["error", "message"],
+}
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _error(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": ERROR_SCHEMA}}}
+
+
+def operation_object(op: Operation) -> dict:
+    """One OpenAPI operation: parameters inline, body schema inline, errors documented."""
+    doc: dict = {"operationId": op.name}
+    if op.summary:
+        doc["summary"] = _cut(op.summary, SUMMARY_LIMIT)
+    if op.description:
+        doc["description"] = _cut(op.description, DESCRIPTION_LIMIT)
+    params = []
+    for p in op.params:
+        if p.location == "body":
+            continue
+        schema = {k: v for k, v in p.schema.items() if k != "description"}
+        if not p.required and p.default is not None:
+            schema["default"] = p.default
+        entry = {"name": p.name, "in": p.location, "required": p.required, "schema": schema}
+        if p.schema.get("description"):
+            entry["description"] = _cut(p.schema["description"], PARAM_DESCRIPTION_LIMIT)
+        params.append(entry)
+    if params:
+        doc["parameters"] = params
+    if op.has_body:
+        doc["requestBody"] = {
+            "required": bool(op.body_schema.get("required")),
+            "content": {"application/json": {"schema": op.body_schema}},
+        }
+    doc["responses"] = {
+        "200": {"description": "The operation's answer.",
+                "content": {"application/json": {"schema": op.output_schema}}},
+        "400": _error("The request does not fit the schema, or the operation refused it."),
+    }
+    if op.has_body:
+        doc["responses"]["413"] = _error("The request body is too large.")
+        doc["responses"]["415"] = _error("The body is not application/json.")
+    doc["x-openai-isConsequential"] = not op.read_only
+    return doc
+
+
+def build_openapi(plugin: Plugin, origin: str) -> dict:
+    """The whole document, with ``servers[0].url`` set to the origin it is served from."""
+    manifest = plugin.manifest
+    paths: dict[str, dict] = {}
+    for op in plugin.operations.values():
+        paths.setdefault(op.path, {})[op.method.lower()] = operation_object(op)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": manifest["name_for_human"],
+            "description": manifest["description_for_human"],
+            "version": plugin.version,
+        },
+        "servers": [{"url": origin}],
+        "paths": paths,
+    }

@@ -1,0 +1,11 @@
+# Settings for this deployment. Every AWS name is derived from `name`.
+name                = {{ cookiecutter.__plugin_slug | tojson }}
+aws_region          = {{ cookiecutter.aws_region | tojson }}
+bucket_name         = {{ cookiecutter.__bucket_name | tojson }}
+path_to_manifest    = "manifest.json"
+path_to_openapi     = "openapi.json"
+path_to_logo        = "logo.png"
+path_to_lambda      = "lambda.zip"
+lambda_runtime      = {{ cookiecutter.lambda_runtime | tojson }}
+lambda_architecture = {{ cookiecutter.lambda_architecture | tojson }}
+lambda_handler      = "handler.lambda_handler"

@@ -80,7 +80,7 @@ def parse_json(data: bytes, what: str = "request body") -> object:
 class Request:
     """The parts of an API Gateway HTTP API (payload 2.0) event the runtime uses."""
 
-    __slots__ = ("method", "path", "headers", "query", "body", "_ctx")
+    __slots__ = ("_ctx", "body", "headers", "method", "path", "query")
 
     def __init__(self, event: object) -> None:
         if not isinstance(event, dict):
@@ -121,7 +121,7 @@ class Request:
     def origin(self) -> str:
         """The scheme and host this request came to; every absolute URL we serve starts here."""
         host = self._ctx.get("domainName") if isinstance(self._ctx, dict) else None
-        if not isinstance(host, str) or not host or host == "localhost" and "host" in self.headers:
+        if not isinstance(host, str) or not host:
             host = self.headers.get("host", "")
         if not host or len(host) > 253 or not _HOST_CHARS.issuperset(host):
             raise HTTPError(400, "invalid_host", "the Host header is missing or not a valid host name")
@@ -181,7 +181,7 @@ def parse_docstring(doc: str | None) -> tuple[str, str, dict[str, str]]:
 class Param:
     """One argument of an operation and where it travels in an HTTP request."""
 
-    __slots__ = ("name", "schema", "required", "default", "location")
+    __slots__ = ("default", "location", "name", "required", "schema")
 
     def __init__(self, name: str, schema: dict, required: bool, default: object, location: str):
         self.name, self.schema, self.required = name, schema, required
@@ -207,13 +207,15 @@ class Operation:
         self.open_world = open_world
         hints = typing.get_type_hints(func, include_extras=True)
         names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
-        defaults = dict(zip(names[code.co_argcount - len(func.__defaults__ or ()):code.co_argcount],
-                            func.__defaults__ or ()))
+        positional_defaults = func.__defaults__ or ()
+        first_default = code.co_argcount - len(positional_defaults)
+        defaults = dict(zip(names[first_default:code.co_argcount], positional_defaults, strict=True))
         defaults.update(func.__kwdefaults__ or {})
         in_path = {seg[1:-1] for seg in self.path.split("/") if seg.startswith("{") and seg.endswith("}")}
         unknown = in_path.difference(names)
         if unknown:
-            raise SchemaError(f"{self.name}: path {self.path} names {sorted(unknown)} but the function has no such parameter")
+            raise SchemaError(f"{self.name}: path {self.path} names {sorted(unknown)}, "
+                              "which the function has no parameter for")
         self.params: list[Param] = []
         for name in names:
             if name not in hints:
@@ -336,11 +338,9 @@ class Plugin:
     def _route(self, method: str, path: str, handler: Callable) -> None:
         if "{" in path:
             segments = path.strip("/").split("/")
-            for existing, methods in self._templated:
-                if existing == segments:
-                    break
-            else:
-                methods = {}
+            found = [table for existing, table in self._templated if existing == segments]
+            methods = found[0] if found else {}
+            if not found:
                 self._templated.append((segments, methods))
         else:
             methods = self._static.setdefault(path, {})
@@ -357,7 +357,7 @@ class Plugin:
             if len(segments) != len(parts):
                 continue
             params: dict[str, str] = {}
-            for seg, part in zip(segments, parts):
+            for seg, part in zip(segments, parts, strict=True):
                 if seg.startswith("{"):
                     if not part:
                         break
@@ -375,7 +375,8 @@ class Plugin:
             req = Request(event)
             methods, params = self._match(req.path)
             if methods is None:
-                raise HTTPError(404, "not_found", f"no route for {req.path[:200]}; the API is described at {OPENAPI_PATH}")
+                raise HTTPError(404, "not_found",
+                                f"no route for {req.path[:200]}; the API is described at {OPENAPI_PATH}")
             handler = methods.get(req.method)
             if handler is None:
                 allow = ", ".join(sorted(methods))
@@ -385,8 +386,8 @@ class Plugin:
             return exc.response()
         except Exception:  # a bug in an operation: log it for the owner, hide it from the caller
             traceback.print_exc()
-            return json_response(500, {"error": "internal_error",
-                                       "message": "the operation failed unexpectedly; the details are in the function's logs"})
+            return json_response(500, {"error": "internal_error", "message": "the operation failed unexpectedly; "
+                                       "the details are in the function's logs"})
 
     def _serve_operation(self, op: Operation, req: Request, path_params: dict[str, str]) -> dict:
         args = op.arguments_from_request(req, path_params)

@@ -11,7 +11,7 @@ import math
 import types
 import typing
 
-__all__ = ["Field", "SchemaError", "schema_for", "validate", "coerce_text"]
+__all__ = ["Field", "SchemaError", "coerce_text", "schema_for", "validate"]
 
 _SCALARS: dict[type, str] = {bool: "boolean", int: "integer", float: "number", str: "string"}
 
@@ -22,7 +22,7 @@ class Field:
     Bounds end up in the OpenAPI schema and the MCP input schema, and they are enforced.
     """
 
-    __slots__ = ("description", "ge", "le", "min_length", "max_length", "examples")
+    __slots__ = ("description", "examples", "ge", "le", "max_length", "min_length")
 
     def __init__(
         self,

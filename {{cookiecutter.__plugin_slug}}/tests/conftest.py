@@ -1,0 +1,77 @@
+"""Fixtures shared by the tests: the sample events in events/ and variations built from them."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parent.parent
+EVENTS = PROJECT / "events"
+if str(PROJECT) not in sys.path:
+    sys.path.insert(0, str(PROJECT))
+
+
+def load_event(name: str) -> dict:
+    """A sample event from events/, e.g. load_event("post_sumar")."""
+    return json.loads((EVENTS / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def make_event(method: str = "POST", path: str = "/sumar", body: object = None, *,
+               headers: dict | None = None, query: dict | None = None, raw: str | bytes | None = None,
+               base64_body: bool = False) -> dict:
+    """A full API Gateway HTTP API (payload 2.0) event, built from events/post_sumar.json.
+
+    ``body`` is JSON-encoded; ``raw`` is sent as it is (bytes imply base64, as API Gateway does).
+    """
+    event = copy.deepcopy(load_event("post_sumar"))
+    event["rawPath"] = path
+    event["requestContext"]["http"]["method"] = method
+    event["requestContext"]["http"]["path"] = path
+    if query:
+        event["queryStringParameters"] = dict(query)
+        event["rawQueryString"] = "&".join(f"{k}={v}" for k, v in query.items())
+    if raw is None and body is None:
+        event.pop("body", None)
+        event["headers"].pop("content-type", None)
+        event["headers"].pop("content-length", None)
+    else:
+        data = raw if raw is not None else json.dumps(body)
+        if isinstance(data, bytes) or base64_body:
+            data = data if isinstance(data, bytes) else data.encode("utf-8")
+            event["body"] = base64.b64encode(data).decode("ascii")
+            event["isBase64Encoded"] = True
+        else:
+            event["body"] = data
+            event["isBase64Encoded"] = False
+    if headers:
+        event["headers"].update({k.lower(): v for k, v in headers.items()})
+    return event
+
+
+@pytest.fixture
+def handler() -> Callable[[dict, object], dict]:
+    """The Lambda entry point named in terraform.tfvars."""
+    from plugin_runtime.build import load_plugin
+
+    return load_plugin(PROJECT).lambda_handler
+
+
+@pytest.fixture
+def call(handler) -> Callable[..., tuple[int, dict, object]]:
+    """Invoke the handler; returns (status, headers, decoded JSON body or raw body)."""
+
+    def invoke(event: dict) -> tuple[int, dict, object]:
+        response = handler(event, None)
+        body = response.get("body", "")
+        assert "Traceback" not in body, body
+        if "json" in response["headers"].get("content-type", ""):
+            body = json.loads(body) if body else None
+        return response["statusCode"], response["headers"], body
+
+    return invoke

@@ -105,8 +105,12 @@ def check_lambda_architecture(value: object) -> str | None:
 
 
 def check_slug(slug: object, name: object) -> str | None:
-    """The slug names the folder and prefixes every AWS resource, so it must fit Lambda's rules."""
-    if not isinstance(slug, str) or not slug:
+    """The slug names the folder and prefixes every AWS resource, so it must fit Lambda's rules.
+
+    cookiecutter.json falls back to "-" (which slugify never yields) so that a name without
+    letters or digits reaches this check instead of failing on an empty folder name.
+    """
+    if not isinstance(slug, str) or not slug.strip("-"):
         return (f"plugin_name: {str(name)[:40]!r} has no letters or digits to build a resource name from "
                 "(e.g. 'Sumar Plugin')")
     if len(slug) > MAX_SLUG or not _LAMBDA_NAME.match(slug):

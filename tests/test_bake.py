@@ -1,0 +1,164 @@
+"""Bakes: the default, each option one at a time, named pairs, tricky valid input, and a must-fail
+list. Every successful bake is checked for leftover Jinja, JSON, HCL, manifest and OpenAPI rules."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import zipfile
+
+import pytest
+from bake_support import TEMPLATE, assert_sound_bake, bake, run_project_tests
+
+from cookiecutter.exceptions import FailedHookException
+
+DEFAULTS = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
+
+
+def test_default_bake(cookies):
+    started = time.perf_counter()
+    result = cookies.bake()
+    elapsed = time.perf_counter() - started
+    assert result.exit_code == 0, result.exception
+    project = result.project_path
+    assert project.name == "sumar-plugin"
+    manifest = assert_sound_bake(project)
+    assert manifest["name_for_human"] == "Sumar Plugin"
+    assert manifest["name_for_model"] == "sumarplugin"
+    tfvars = (project / "terraform.tfvars").read_text(encoding="utf-8")
+    assert 'name                = "sumar-plugin"' in tfvars
+    assert 'lambda_runtime      = "python3.13"' in tfvars
+    assert 'lambda_architecture = "arm64"' in tfvars
+    assert 'aws_region          = "us-east-1"' in tfvars
+    with zipfile.ZipFile(project / "lambda.zip") as zf:
+        assert "handler.py" in zf.namelist()
+    print(f"\ndefault bake incl. zip: {elapsed:.2f} s, lambda.zip {(project / 'lambda.zip').stat().st_size:,} bytes")
+
+
+def test_every_prompt_has_a_question():
+    prompts = DEFAULTS["__prompts__"]
+    visible = [k for k in DEFAULTS if not k.startswith("_")]
+    assert sorted(prompts) == sorted(visible)
+
+
+def test_bucket_names_differ_between_bakes(cookies):
+    names = set()
+    for _ in range(2):
+        result = cookies.bake()
+        tfvars = (result.project_path / "terraform.tfvars").read_text(encoding="utf-8")
+        names.add(next(line for line in tfvars.splitlines() if line.startswith("bucket_name")))
+    assert len(names) == 2
+
+
+OPTIONS = [("lambda_runtime", v) for v in DEFAULTS["lambda_runtime"]] + [
+    ("lambda_architecture", v) for v in DEFAULTS["lambda_architecture"]
+] + [("aws_region", v) for v in ("eu-west-1", "ap-southeast-2", "us-gov-west-1")]
+
+
+@pytest.mark.parametrize(("key", "value"), OPTIONS, ids=[f"{k}={v}" for k, v in OPTIONS])
+def test_each_option_alone(cookies, key, value):
+    result = cookies.bake(extra_context={key: value})
+    assert result.exit_code == 0, result.exception
+    assert_sound_bake(result.project_path)
+    tfvars = (result.project_path / "terraform.tfvars").read_text(encoding="utf-8")
+    assert f'"{value}"' in tfvars
+
+
+PAIRS = {
+    "x86-py312": {"lambda_architecture": "x86_64", "lambda_runtime": "python3.12"},
+    "arm-py314-eu": {"lambda_architecture": "arm64", "lambda_runtime": "python3.14", "aws_region": "eu-central-1"},
+}
+
+
+@pytest.mark.parametrize("name", PAIRS)
+def test_named_pairs(cookies, name):
+    result = cookies.bake(extra_context=PAIRS[name])
+    assert result.exit_code == 0, result.exception
+    assert_sound_bake(result.project_path)
+
+
+TRICKY = {
+    "accents": {"plugin_name": "Calculadora Añejá", "description_for_human": "Suma números: ¿cuánto es 2+3? ¡Fácil!"},
+    "quotes": {"plugin_name": "Bob's \"Calc\"", "description_for_human": "It's \"quoted\" and 'single'"},
+    "backslashes": {"plugin_name": "Back\\slash \\n", "description_for_model": "C:\\path\\to\\x and \\u0041 and \\"},
+    "code-shaped": {"plugin_name": "__import__('os')", "description_for_human": "'); DROP TABLE x; -- $(rm -rf ~)",
+                    "description_for_model": "\"\"\"\nraise SystemExit\n\"\"\" ${path.module} %{ if true }"},
+    "multiline-model": {"description_for_model": "Plugin for sums.\n\nRules:\n\t- add two numbers"},
+    "unicode": {"plugin_name": "計算 Plugin 🚀", "description_for_human": "Emoji ✅ and RTL שלום"},
+    "limits": {"plugin_name": "x" * 20, "description_for_human": "y" * 100, "description_for_model": "z" * 8000},
+    "odd-email-url": {"contact_email": "o'brien+plugins@sub.example.co.uk",
+                      "legal_info_url": "https://example.com/legal?lang=es&x=\"y\"#top"},
+}
+
+
+@pytest.mark.parametrize("name", TRICKY)
+def test_tricky_valid_input_bakes_into_valid_files(cookies, name):
+    result = cookies.bake(extra_context=TRICKY[name])
+    assert result.exit_code == 0, result.exception
+    manifest = assert_sound_bake(result.project_path)
+    for key, value in TRICKY[name].items():
+        field = "name_for_human" if key == "plugin_name" else key
+        assert manifest[field] == value
+    pyproject = (result.project_path / "pyproject.toml").read_text(encoding="utf-8")
+    import tomllib
+
+    assert tomllib.loads(pyproject)["project"]["description"] == manifest["description_for_human"]
+
+
+def test_tricky_bake_passes_its_own_tests(cookies):
+    result = cookies.bake(extra_context=TRICKY["code-shaped"])
+    run = run_project_tests(result.project_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_default_bake_passes_its_own_tests(cookies):
+    result = cookies.bake()
+    run = run_project_tests(result.project_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    print("\n" + run.stdout.strip().splitlines()[-1])
+
+
+MUST_FAIL = [
+    ("plugin_name", ""), ("plugin_name", " "), ("plugin_name", "x" * 21), ("plugin_name", "!!!"),
+    ("plugin_name", "two\nlines"), ("plugin_name", "😀😀😀"),
+    ("description_for_human", ""), ("description_for_human", "x" * 101), ("description_for_human", "a\nb"),
+    ("description_for_model", ""), ("description_for_model", "x" * 8001),
+    ("contact_email", "nobody"), ("contact_email", "a@b"), ("contact_email", "a b@example.com"),
+    ("legal_info_url", "example.com/legal"), ("legal_info_url", "ftp://example.com"),
+    ("legal_info_url", "https://"), ("legal_info_url", "javascript:alert(1)"),
+    ("aws_region", "us-east-9"), ("aws_region", "US-EAST-1"), ("aws_region", "mars-1"),
+    ("lambda_runtime", "python3.9"), ("lambda_runtime", "python3.10"), ("lambda_runtime", "nodejs22.x"),
+    ("lambda_architecture", "amd64"), ("lambda_architecture", "arm"),
+]
+
+
+CHOICES = {k for k, v in DEFAULTS.items() if isinstance(v, list)}
+
+
+@pytest.mark.parametrize(("key", "value"), MUST_FAIL, ids=[f"{k}={v[:12]!r}" for k, v in MUST_FAIL])
+def test_must_fail(tmp_path, capfd, key, value):
+    """A bad answer: one ERROR line naming the prompt, and no project folder left behind.
+
+    Choice prompts are checked by cookiecutter itself before any hook runs; its error names the
+    prompt and lists the choices (only reachable with --no-input key=value)."""
+    with pytest.raises((FailedHookException, ValueError)) as info:
+        bake(tmp_path, **{key: value})
+    assert list(tmp_path.iterdir()) == []
+    if key in CHOICES:
+        assert f"choice variable {key}, but the choices are" in str(info.value)
+        return
+    assert isinstance(info.value, FailedHookException)
+    err = capfd.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("ERROR: ")]
+    assert lines and all(line.startswith(f"ERROR: {key}: ") for line in lines), err
+
+
+def test_cli_prints_the_hooks_line_and_leaves_no_folder(tmp_path):
+    """What a user sees from the real command line: one readable line naming the prompt."""
+    run = subprocess.run([sys.executable, "-m", "cookiecutter", "--no-input", str(TEMPLATE), "-o", str(tmp_path),
+                          "contact_email=not-an-email"], capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode != 0
+    assert "ERROR: contact_email: 'not-an-email' is not an email address (e.g. 'support@example.com')" in run.stderr
+    assert list(tmp_path.iterdir()) == []

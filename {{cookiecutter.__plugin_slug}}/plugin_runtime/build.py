@@ -72,9 +72,14 @@ def load_plugin(project: Path = PROJECT, handler: str | None = None):
         sys.path.insert(0, str(project))
     try:
         module = importlib.import_module(module_name)
+    except SyntaxError as exc:
+        where = f"{Path(exc.filename or module_name).name}, line {exc.lineno}"
+        raise BuildError(f"cannot import {module_name}.py: SyntaxError: {exc.msg} ({where})") from None
     except Exception as exc:
-        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        raise BuildError(f"cannot import {module_name}.py: {detail}") from None
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        detail = " ".join(str(exc).split())
+        raise BuildError(f"cannot import {module_name}.py: {type(exc).__name__}: {detail} "
+                         f"({Path(frame.filename).name}, line {frame.lineno})") from None
     entry = getattr(module, attr, None)
     plugin = getattr(entry, "__self__", None)
     if plugin is None or not hasattr(plugin, "operations"):

@@ -27,7 +27,9 @@ REGIONS = frozenset(
     cn-north-1 cn-northwest-1 eusc-de-east-1
     """.split()
 )
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_LOCAL_PART = r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+"  # this file is rendered by Jinja: no double braces
+_EMAIL = re.compile("^" + _LOCAL_PART + "@" + _LABEL + r"(?:\." + _LABEL + ")+$")
 _LAMBDA_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
@@ -133,8 +135,10 @@ def check_bucket_name(value: object) -> str | None:
             ok = False
         except ValueError:
             pass
-    if ok and (value.startswith(("xn--", "sthree-", "amzn-s3-demo-")) or value.endswith(("-s3alias", "--ol-s3", "--x-s3"))):
-        ok = False
+    if ok:
+        reserved = (value.startswith(("xn--", "sthree-", "amzn-s3-demo-"))
+                    or value.endswith(("-s3alias", "--ol-s3", "--x-s3")))
+        ok = not reserved
     if not ok:
         return f"plugin_name: derives the bucket name {str(value)[:70]!r}, which S3 would refuse; use a plain name"
     return None

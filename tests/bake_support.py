@@ -32,7 +32,8 @@ def assert_sound_bake(project: Path) -> dict:
     for path in text_files(project):
         text = path.read_text(encoding="utf-8")
         match = LEFTOVER.search(text)
-        assert match is None, f"leftover Jinja in {path.relative_to(project)}: {text[match.start():match.start() + 40]!r}"
+        where = path.relative_to(project)
+        assert match is None, f"leftover Jinja in {where}: {text[match.start():match.start() + 40]!r}"
         if path.suffix == ".json":
             json.loads(text)
         if path.suffix in (".tf", ".tfvars"):

@@ -11,7 +11,6 @@ import zipfile
 
 import pytest
 from bake_support import TEMPLATE, assert_sound_bake, bake, run_project_tests
-
 from cookiecutter.exceptions import FailedHookException
 
 DEFAULTS = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))

@@ -54,7 +54,8 @@ def test_editing_the_handler_makes_openapi_stale_until_rebuilt(project):
     handler = project / "handler.py"
     handler.write_text(handler.read_text(encoding="utf-8").replace(
         "Suma dos números y devuelve el resultado.", "Adds two numbers."), encoding="utf-8")
-    fresh = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_contract.py::test_openapi_json_is_fresh"]
+    fresh = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+             "tests/test_contract.py::test_openapi_json_is_fresh"]
     stale = subprocess.run(fresh, cwd=project, capture_output=True, text=True, timeout=120, check=False)
     assert stale.returncode == 1 and "openapi.json is stale: run `make build`" in stale.stdout
     assert run(project).returncode == 0

@@ -93,7 +93,8 @@ def test_runtime_and_architecture():
     assert "arm64" in pre.check_lambda_architecture("amd64")
 
 
-@pytest.mark.parametrize(("slug", "ok"), [("sumar-plugin", True), ("", False), ("-", False), ("a" * 41, False), ("a/b", False)])
+@pytest.mark.parametrize(("slug", "ok"), [("sumar-plugin", True), ("", False), ("-", False), ("a" * 41, False),
+                                         ("a/b", False)])
 def test_slug(slug, ok):
     assert (pre.check_slug(slug, "name") is None) is ok
 
@@ -107,6 +108,7 @@ def test_name_for_model(name, ok):
 @pytest.mark.parametrize(("bucket", "ok"), [
     ("sumar-plugin-abcdefgh", True), ("abc", True), ("ab", False), ("a" * 64, False), ("Upper-case", False),
     ("192.168.1.1", False), ("xn--plugin", False), ("plugin-s3alias", False), ("a..b", False), ("-abc", False),
+    (None, False), (42, False),
 ])
 def test_bucket_name(bucket, ok):
     assert (pre.check_bucket_name(bucket) is None) is ok
@@ -136,6 +138,7 @@ def test_post_hook_runs_the_projects_own_build(tmp_path):
     assert post.build_command() == [sys.executable, "-m", "plugin_runtime.build"]
     (tmp_path / "plugin_runtime").mkdir()
     (tmp_path / "plugin_runtime" / "__init__.py").write_text("")
-    (tmp_path / "plugin_runtime" / "build.py").write_text("import pathlib; pathlib.Path('ran').write_text('yes')\n")
+    script = "import pathlib; pathlib.Path('ran').write_text('yes')\n"
+    (tmp_path / "plugin_runtime" / "build.py").write_text(script)
     assert post.main(Path(tmp_path)) == 0
     assert (tmp_path / "ran").read_text() == "yes"

@@ -9,11 +9,12 @@ from __future__ import annotations
 import base64
 import json
 import os
-import traceback
 import typing
-from collections.abc import Callable
 
 from .schema import SchemaError, coerce_text, schema_for, strip_optional, validate
+
+if typing.TYPE_CHECKING:
+    from collections.abc import Callable
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MANIFEST_PATH = "/.well-known/ai-plugin.json"
@@ -385,6 +386,8 @@ class Plugin:
         except HTTPError as exc:
             return exc.response()
         except Exception:  # a bug in an operation: log it for the owner, hide it from the caller
+            import traceback  # only on this path: it costs milliseconds of cold start
+
             traceback.print_exc()
             return json_response(500, {"error": "internal_error", "message": "the operation failed unexpectedly; "
                                        "the details are in the function's logs"})

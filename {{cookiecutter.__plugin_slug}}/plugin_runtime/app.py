@@ -351,6 +351,8 @@ class Plugin:
 
     def _match(self, path: str) -> tuple[dict[str, Callable] | None, dict[str, str]]:
         methods = self._static.get(path)
+        if methods is None and len(path) > 1 and path.endswith("/"):
+            methods = self._static.get(path[:-1])  # setup guides often paste /mcp/ for /mcp
         if methods is not None:
             return methods, {}
         parts = path.strip("/").split("/")

@@ -135,6 +135,11 @@ def test_error_messages_name_the_field(call):
     assert body["message"] == "numero2 is required"
 
 
+def test_a_trailing_slash_reaches_the_same_route(call):
+    status, _, body = call(make_event("POST", "/sumar/", {"numero1": 1, "numero2": 2}))
+    assert (status, body) == (200, {"resultado": 3})
+
+
 def test_unknown_path_is_404(call):
     status, _, body = call(make_event("GET", "/nope"))
     assert status == 404 and body["error"] == "not_found"

@@ -23,6 +23,8 @@ import traceback
 import zipfile
 from pathlib import Path
 
+from .check import check_built, check_manifest_file, gate
+
 PROJECT = Path(__file__).resolve().parent.parent
 LOCAL_ORIGIN = "http://localhost:8080"
 # What goes into the zip besides installed requirements. main.tf hashes the same files
@@ -150,14 +152,25 @@ def write_zip(project: Path, target: Path, deps: Path | None) -> int:
     return target.stat().st_size
 
 
+def _stop_on(findings: list) -> None:
+    """Print the warnings of plugin_runtime.check; refuse to build on its errors."""
+    errors = gate(findings)
+    if errors:
+        raise BuildError(f"{len(errors)} rule(s) broken (python3 -m plugin_runtime.check lists them):\n"
+                         + "\n".join(errors))
+
+
 def build(project: Path = PROJECT, origin: str | None = None, quiet: bool = False) -> dict[str, object]:
     """Regenerate openapi.json, then write lambda.zip. Returns what was written."""
     tfvars = read_tfvars(project)
     plugin = load_plugin(project, tfvars.get("lambda_handler"))
     openapi_path = project / tfvars.get("path_to_openapi", "openapi.json")
-    text = render_openapi(plugin, origin or current_origin(openapi_path))
+    origin = origin or current_origin(openapi_path)
+    _stop_on(check_manifest_file(project / tfvars.get("path_to_manifest", "manifest.json")))
+    text = render_openapi(plugin, origin)
     if not openapi_path.exists() or openapi_path.read_text(encoding="utf-8") != text:
         openapi_path.write_text(text, encoding="utf-8")
+    _stop_on(check_built(plugin, json.loads(text), origin))
     deps = install_requirements(project, tfvars.get("lambda_runtime", "python3.13"),
                                 tfvars.get("lambda_architecture", "arm64"))
     zip_path = project / tfvars.get("path_to_lambda", "lambda.zip")

@@ -8,6 +8,7 @@ verdicts with the `jsonschema` library.
 from __future__ import annotations
 
 import math
+import re
 import types
 import typing
 
@@ -225,16 +226,26 @@ def _show(v: object) -> str:
     return repr(v)
 
 
+# JSON's number syntax, ASCII digits only: int() and float() would also take " 5", "1_0", "+5"
+# and non-ASCII digits, which the documented schema does not allow.
+_INTEGER_TEXT = re.compile(r"-?[0-9]+")
+_NUMBER_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+
+
 def coerce_text(schema: dict, text: str, where: str) -> tuple[object, str | None]:
     """Turn a path or query string into the value its schema asks for, or say why not."""
     kind = schema.get("type")
     if kind == "integer":
         try:
+            if not _INTEGER_TEXT.fullmatch(text):
+                raise ValueError(text)
             return int(text), None
         except ValueError:
             return None, f"{where} must be an integer, not {text!r}"
     if kind == "number":
         try:
+            if not _NUMBER_TEXT.fullmatch(text):
+                raise ValueError(text)
             value = float(text)
         except ValueError:
             return None, f"{where} must be a number, not {text!r}"

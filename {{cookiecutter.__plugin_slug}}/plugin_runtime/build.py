@@ -30,6 +30,9 @@ LOCAL_ORIGIN = "http://localhost:8080"
 # What goes into the zip besides installed requirements. main.tf hashes the same files
 # (local.source_files); a test keeps the two lists equal.
 SOURCE_GLOBS = ("*.py", "plugin_runtime/*.py", "manifest.json", "logo.png", "requirements.txt")
+# Development tools that never run in the Lambda stay out of the zip (Terraform still hashes
+# them: a change there rebuilds an identical zip, which is harmless).
+DEV_ONLY = frozenset(f"plugin_runtime/{name}.py" for name in ("build", "check", "invoke", "serve"))
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
 _TFVAR = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*("(?:[^"\\]|\\.)*")\s*(?:#.*)?$')
@@ -54,7 +57,8 @@ def read_tfvars(project: Path = PROJECT) -> dict[str, str]:
 def source_files(project: Path = PROJECT) -> list[Path]:
     """Every file that goes into the zip from the project itself, sorted."""
     found = {p for pattern in SOURCE_GLOBS for p in project.glob(pattern) if p.is_file()}
-    return sorted(found, key=lambda p: p.relative_to(project).as_posix())
+    kept = [p for p in found if p.relative_to(project).as_posix() not in DEV_ONLY]
+    return sorted(kept, key=lambda p: p.relative_to(project).as_posix())
 
 
 def requirements(project: Path = PROJECT) -> list[str]:

@@ -72,6 +72,7 @@ def test_zip_holds_exactly_the_sources(tmp_path):
     assert names == sorted(expected)
     assert {"handler.py", "manifest.json", "logo.png", "plugin_runtime/app.py"} <= set(names)
     assert not any(n.startswith("tests/") or "__pycache__" in n for n in names)
+    assert not builder.DEV_ONLY.intersection(names)  # build, check, serve, invoke never run in Lambda
     assert size < 64 * 1024
 
 

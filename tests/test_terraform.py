@@ -1,0 +1,461 @@
+"""The generated Terraform: static rules, fmt/validate on every prompt variant, checkov, and a real
+`terraform apply` / update / destroy cycle against moto_server.
+
+Needs terraform on PATH and TF_PLUGIN_MIRROR (provider mirror root); checkov via CHECKOV_BIN (its
+own virtualenv); moto[server] from requirements-dev.txt. Each missing tool skips with the reason.
+Run with `-s` to see the timings the end-to-end test prints.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import hcl2
+import pytest
+from bake_support import TEMPLATE, bake
+from tf_support import (
+    FULL_E2E,
+    Terraform,
+    boto3_clients,
+    checkov_or_skip,
+    moto_or_skip,
+    moto_server,
+    source_globs_of,
+    terraform_or_skip,
+    write_moto_override,
+)
+
+TEMPLATE_PROJECT = TEMPLATE / "{{cookiecutter.__plugin_slug}}"
+VARIANTS = {
+    "default": {},
+    "x86_64": {"lambda_architecture": "x86_64"},
+    "python3.12": {"lambda_runtime": "python3.12"},
+    "python3.14": {"lambda_runtime": "python3.14"},
+    "eu-west-1": {"aws_region": "eu-west-1"},
+    "us-gov-west-1": {"aws_region": "us-gov-west-1"},
+    "cn-north-1": {"aws_region": "cn-north-1"},
+}
+# Checks skipped inline in main.tf (each with its reason there); anything else must pass.
+EXPECTED_SKIPS = {
+    "CKV_AWS_18", "CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_144", "CKV_AWS_145",
+    "CKV_AWS_158", "CKV_AWS_272", "CKV_AWS_309", "CKV_AWS_338", "CKV2_AWS_62",
+}
+CORS_HEADERS = {"content-type", "authorization", "mcp-protocol-version", "mcp-session-id", "mcp-method", "mcp-name"}
+
+
+def unquote(value):
+    """python-hcl2 >= 7 keeps the quotes of string literals; older versions drop them."""
+    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
+        return json.loads(value)
+    if isinstance(value, list):
+        return [unquote(v) for v in value]
+    return value
+
+
+def hcl_attributes(path: Path) -> dict:
+    """A flat HCL file's attributes (python-hcl2 8 adds a __comments__ entry)."""
+    return {k: unquote(v) for k, v in hcl2.loads(path.read_text(encoding="utf-8")).items() if not k.startswith("__")}
+
+
+def blocks(path: Path, kind: str) -> dict[str, dict]:
+    """Top-level blocks of one kind (variable, output, ...) by name."""
+    found: dict[str, dict] = {}
+    for block in hcl2.loads(path.read_text(encoding="utf-8")).get(kind, []):
+        for name, body in block.items():
+            if not name.startswith("__"):
+                found[unquote(name)] = body
+    return found
+
+
+@pytest.fixture(scope="session")
+def tf_cache(tmp_path_factory) -> Path:
+    """One provider cache for every init in the session: later inits only link the provider."""
+    return tmp_path_factory.mktemp("tf-plugin-cache")
+
+
+@pytest.fixture(scope="session")
+def baked(tmp_path_factory):
+    """Bakes each prompt variant once per session, shared by the validate and checkov tests."""
+    projects: dict[str, Path] = {}
+
+    def get(variant: str) -> Path:
+        if variant not in projects:
+            projects[variant] = bake(tmp_path_factory.mktemp(f"tf-{variant}"), **VARIANTS[variant])
+        return projects[variant]
+
+    return get
+
+
+# --- static rules (no tools needed) -------------------------------------------------------------
+
+def test_the_hashed_files_are_the_zipped_files():
+    """main.tf's build trigger hashes exactly the files build.py zips, or edits would not deploy."""
+    tf_locals = hcl2.loads((TEMPLATE_PROJECT / "main.tf").read_text(encoding="utf-8"))["locals"][0]
+    assert unquote(tf_locals["source_globs"]) == source_globs_of(TEMPLATE_PROJECT / "plugin_runtime" / "build.py")
+
+
+def test_every_variable_and_output_is_described_and_every_tfvar_declared(baked):
+    project = baked("default")
+    variables = blocks(project / "variables.tf", "variable")
+    outputs = blocks(project / "outputs.tf", "output")
+    for kind, found in (("variable", variables), ("output", outputs)):
+        undocumented = [name for name, body in found.items() if len(unquote(body.get("description", ""))) < 10]
+        assert not undocumented, f"{kind}s without a description: {undocumented}"
+    tfvars = hcl_attributes(project / "terraform.tfvars")
+    assert set(tfvars) <= set(variables), f"undeclared tfvars: {set(tfvars) - set(variables)}"
+    assert {"api_endpoint", "manifest_url", "openapi_url", "mcp_url", "function_name", "bucket_name",
+            "log_group_name"} <= set(outputs)
+
+
+def test_only_the_aws_provider_and_no_deprecated_resources():
+    text = "\n".join(p.read_text(encoding="utf-8") for p in sorted(TEMPLATE_PROJECT.glob("*.tf")))
+    terraform = hcl2.loads((TEMPLATE_PROJECT / "main.tf").read_text(encoding="utf-8"))["terraform"][0]
+    providers = {k: {a: unquote(v) for a, v in body.items()}
+                 for k, body in terraform["required_providers"][0].items() if not k.startswith("__")}
+    # 5.100 is what the offline mirror has; 6.x is what `terraform init` gives users today; below
+    # 5.51 source_code_hash was read back from AWS and every plan would show a change.
+    assert providers == {"aws": {"source": "hashicorp/aws", "version": ">= 5.51, < 7.0"}}
+    assert unquote(terraform["required_version"]).startswith(">=")
+    resources = set(re.findall(r'^resource\s+"([a-z0-9_]+)"', text, re.M))
+    assert not resources & {"aws_s3_bucket_object", "null_resource", "archive_file"}
+    assert "{{" not in text and "{%" not in text, "no Jinja in .tf files: baked values live in terraform.tfvars"
+    # A lone throttling limit leaves the other at 0 and every request gets a 429.
+    assert "throttling_burst_limit" in text and "throttling_rate_limit" in text
+
+
+def test_the_ci_workflow_is_copied_verbatim_and_runs_every_check(baked):
+    import yaml
+
+    template = TEMPLATE_PROJECT / ".github" / "workflows" / "ci.yml"
+    workflow = baked("default") / ".github" / "workflows" / "ci.yml"
+    assert workflow.read_bytes() == template.read_bytes(), "ci.yml must not be rendered by Jinja"
+    jobs = yaml.safe_load(workflow.read_text(encoding="utf-8"))["jobs"]
+    commands = "\n".join(step.get("run", "") for job in jobs.values() for step in job["steps"])
+    for command in ("python -m pytest", "terraform fmt -check", "terraform init -backend=false",
+                    "terraform validate", "checkov"):
+        assert command in commands, f"ci.yml does not run {command!r}"
+    assert "--skip-download" in commands and "--framework terraform" in commands
+
+
+# --- terraform fmt / init / validate / plan on every variant --------------------------------------
+
+PARTITIONS = {"us-gov-west-1": "aws-us-gov", "cn-north-1": "aws-cn"}
+RESOURCES_PER_PLUGIN = 21
+
+
+@pytest.fixture(scope="session")
+def plan_moto(tmp_path_factory):
+    """A moto_server for plans only (nothing is created in it): STS answers the account lookup."""
+    moto_or_skip()
+    with moto_server(tmp_path_factory.mktemp("moto-plan") / "moto.log") as url:
+        yield url
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_fmt_validate_and_plan(variant, baked, tf_cache, request):
+    """validate ignores terraform.tfvars; the plan (which validates too) reads it, so it runs each
+    variable's validation on the baked values, lets the provider check the region and the runtime,
+    and computes the partition (aws-us-gov, aws-cn) the ARNs are built from."""
+    binary, mirror = terraform_or_skip()
+    project = baked(variant)
+    tf = Terraform(project, binary, mirror, tf_cache)
+    tf.run("fmt", "-check", "-recursive")
+    tf.init()
+    if variant == "default":
+        result = tf.run("validate")
+        assert "Success" in result.stdout
+        assert "Warning" not in result.stdout + result.stderr, result.stdout + result.stderr
+    else:  # the .tf files carry no baked values, so validate would repeat the default's result
+        default = baked("default")
+        assert all(f.read_bytes() == (default / f.name).read_bytes() for f in project.glob("*.tf"))
+
+    provider = _locked_provider_version(project)
+    tfvars = _tfvars(project)
+    write_moto_override(project, request.getfixturevalue("plan_moto"), lifecycle=True)
+    try:
+        if tfvars["lambda_runtime"] == "python3.14" and provider < (6, 20):
+            # The provider validates runtimes against its own list; python3.14 arrived in 6.20.
+            # `terraform init` online picks the newest 6.x; an older mirror must fail clearly.
+            failed = tf.run("plan", ok=(1,))
+            assert "python3.14" in failed.stderr and "expected runtime" in failed.stderr, failed.stderr[-2000:]
+            return
+        tf.run("plan", "-out=variant.tfplan")
+        plan = json.loads(tf.run("show", "-json", "variant.tfplan").stdout)
+    finally:  # the checkov tests scan this same folder: leave the template's files only
+        for leftover in ("override.tf", "variant.tfplan"):
+            (project / leftover).unlink(missing_ok=True)
+    actions = {c["address"]: c["change"]["actions"] for c in plan["resource_changes"] if c["mode"] == "managed"}
+    assert set(map(tuple, actions.values())) == {("create",)}, actions
+    assert len(actions) == RESOURCES_PER_PLUGIN, sorted(actions)
+    data = {r["address"]: r["values"] for r in plan["prior_state"]["values"]["root_module"]["resources"]}
+    region = VARIANTS[variant].get("aws_region", "us-east-1")
+    assert data["data.aws_partition.current"]["partition"] == PARTITIONS.get(region, "aws")
+    planned = {r["address"]: r.get("values", {}) for r in plan["planned_values"]["root_module"]["resources"]}
+    function = planned["aws_lambda_function.this"]
+    assert function["runtime"] == tfvars["lambda_runtime"]
+    assert function["architectures"] == [tfvars["lambda_architecture"]]
+
+
+def _locked_provider_version(project: Path) -> tuple[int, ...]:
+    """The hashicorp/aws version `terraform init` picked, from .terraform.lock.hcl."""
+    lock = (project / ".terraform.lock.hcl").read_text(encoding="utf-8")
+    match = re.search(r'provider "registry.terraform.io/hashicorp/aws" \{\s*version\s*=\s*"([0-9.]+)"', lock)
+    assert match, lock
+    return tuple(int(part) for part in match.group(1).split("."))
+
+
+# --- checkov ------------------------------------------------------------------------------------
+
+def _checkov(checkov: str, project: Path) -> dict:
+    # Not --quiet here: with it the JSON report leaves out the skipped checks the test inspects.
+    # One folder per run: given several -d folders, checkov 3.3 reports identical files only once.
+    run = subprocess.run([checkov, "--skip-download", "--framework", "terraform", "-d", str(project),
+                          "--compact", "-o", "json"], capture_output=True, text=True, timeout=300, check=False)
+    assert run.stdout.strip(), f"checkov printed nothing: {run.stderr[-2000:]}"
+    report = json.loads(run.stdout)
+    report = report[0] if isinstance(report, list) else report
+    report["returncode"] = run.returncode
+    return report
+
+
+def test_checkov_finds_nothing_on_any_variant(baked):
+    """0 failed checks on every variant; the only skips are the inline ones, each with a reason."""
+    checkov = checkov_or_skip()
+    projects = {variant: baked(variant) for variant in VARIANTS}
+    with ThreadPoolExecutor(2) as pool:  # checkov's start-up dominates: two at a time
+        reports = dict(zip(projects, pool.map(lambda p: _checkov(checkov, p), projects.values()), strict=True))
+    for variant, report in reports.items():
+        results = report["results"]
+        failed = [f"{c['check_id']} {c['resource']}" for c in results["failed_checks"]]
+        assert not failed, f"{variant}: checkov failed checks: {failed}"
+        assert report["returncode"] == 0 and report["summary"]["parsing_errors"] == 0, variant
+        skipped = {c["check_id"] for c in results["skipped_checks"]}
+        assert skipped == EXPECTED_SKIPS, \
+            f"{variant}: new skips {skipped - EXPECTED_SKIPS}, gone {EXPECTED_SKIPS - skipped}"
+        assert all(c["check_result"].get("suppress_comment", "").strip() for c in results["skipped_checks"])
+        assert report["summary"]["passed"] > 50, f"{variant}: only {report['summary']['passed']} checks ran"
+
+
+# --- end to end on moto_server --------------------------------------------------------------------
+
+def _tfvars(project: Path) -> dict:
+    return hcl_attributes(project / "terraform.tfvars")
+
+
+def _outputs(tf: Terraform) -> dict:
+    return {k: v["value"] for k, v in json.loads(tf.run("output", "-json").stdout).items()}
+
+
+def _code_sha256(zip_path: Path) -> str:
+    return base64.b64encode(hashlib.sha256(zip_path.read_bytes()).digest()).decode()
+
+
+def _assert_deployed(aws: dict, project: Path, out: dict) -> None:
+    """What one applied project must look like in AWS."""
+    tfvars = _tfvars(project)
+    name, bucket, region = tfvars["name"], tfvars["bucket_name"], tfvars["aws_region"]
+    endpoint = out["api_endpoint"]
+    s3, lam, apigw, logs, iam = aws["s3"], aws["lambda"], aws["apigatewayv2"], aws["logs"], aws["iam"]
+
+    # Private, encrypted, versioned bucket.
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert all(block[k] for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"))
+    rules = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
+    assert rules == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    sse = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert sse["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    if FULL_E2E:
+        lifecycle = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"][0]
+        assert lifecycle["NoncurrentVersionExpiration"]["NoncurrentDays"] > 0
+
+    # Published copies with content types and the deployed API's absolute URLs.
+    heads = {key: s3.head_object(Bucket=bucket, Key=key)["ContentType"]
+             for key in ("manifest.json", "openapi.json", "logo.png")}
+    assert heads == {"manifest.json": "application/json", "openapi.json": "application/json", "logo.png": "image/png"}
+    published = json.loads(s3.get_object(Bucket=bucket, Key="manifest.json")["Body"].read())
+    local = json.loads((project / "manifest.json").read_text(encoding="utf-8"))
+    assert published["api"] == {"type": "openapi", "url": f"{endpoint}/openapi.json"}
+    assert published["logo_url"] == f"{endpoint}/logo.png"
+    assert {k: v for k, v in published.items() if k not in ("api", "logo_url")} == \
+        {k: v for k, v in local.items() if k not in ("api", "logo_url")}
+    openapi = s3.get_object(Bucket=bucket, Key="openapi.json")["Body"].read()
+    assert openapi == (project / "openapi.json").read_bytes()
+    assert json.loads(openapi)["servers"][0]["url"] == endpoint
+    assert s3.get_object(Bucket=bucket, Key="logo.png")["Body"].read() == (project / "logo.png").read_bytes()
+
+    # The function, as configured, running the zip the build wrote.
+    fn = lam.get_function(FunctionName=name)["Configuration"]
+    assert (fn["Runtime"], fn["Architectures"], fn["Handler"]) == \
+        (tfvars["lambda_runtime"], [tfvars["lambda_architecture"]], tfvars["lambda_handler"])
+    assert fn["Timeout"] < 30 and fn["MemorySize"] >= 128
+    assert fn["CodeSha256"] == _code_sha256(project / "lambda.zip")
+    for group in (out["log_group_name"], out["access_log_group_name"]):
+        found = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+        assert [g["logGroupName"] for g in found] == [group] and found[0]["retentionInDays"] > 0
+    assert out["log_group_name"] == f"/aws/lambda/{name}"
+
+    # HTTP API: $default route -> one Lambda proxy integration (payload 2.0) -> $default stage.
+    api = next(a for a in apigw.get_apis()["Items"] if a["Name"] == name)
+    assert api["ApiEndpoint"] == endpoint and api["ProtocolType"] == "HTTP"
+    cors = api["CorsConfiguration"]
+    assert set(cors["AllowOrigins"]) == {"https://chatgpt.com", "https://chat.openai.com"}
+    assert {h.lower() for h in cors["AllowHeaders"]} == CORS_HEADERS
+    assert set(cors["AllowMethods"]) == {"GET", "POST", "DELETE", "OPTIONS"}
+    integrations = apigw.get_integrations(ApiId=api["ApiId"])["Items"]
+    assert len(integrations) == 1
+    integration = integrations[0]
+    assert integration["IntegrationType"] == "AWS_PROXY" and integration["PayloadFormatVersion"] == "2.0"
+    assert fn["FunctionArn"] in integration["IntegrationUri"]
+    routes = apigw.get_routes(ApiId=api["ApiId"])["Items"]
+    target = f"integrations/{integration['IntegrationId']}"
+    assert [(r["RouteKey"], r["Target"]) for r in routes] == [("$default", target)]
+    stages = apigw.get_stages(ApiId=api["ApiId"])["Items"]
+    assert [s["StageName"] for s in stages] == ["$default"] and stages[0]["AutoDeploy"]
+    throttle = stages[0]["DefaultRouteSettings"]
+    assert throttle["ThrottlingBurstLimit"] > 0 and throttle["ThrottlingRateLimit"] > 0
+    assert stages[0]["AccessLogSettings"]["DestinationArn"].endswith(f":log-group:{out['access_log_group_name']}")
+    json.loads(stages[0]["AccessLogSettings"]["Format"])
+
+    # Only this API may invoke the function.
+    statements = json.loads(lam.get_policy(FunctionName=name)["Policy"])["Statement"]
+    assert len(statements) == 1
+    source_arn = statements[0]["Condition"]["ArnLike"]["AWS:SourceArn"]
+    assert re.fullmatch(rf"arn:aws:execute-api:{region}:\d{{12}}:{api['ApiId']}/\*/\*", source_arn), source_arn
+
+    # The role may write its own logs and nothing else; no wildcard actions anywhere.
+    role = fn["Role"].rsplit("/", 1)[1]
+    assert role.startswith(name)
+    assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
+    actions: list[str] = []
+    for policy_name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+        document = iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"]
+        document = json.loads(document) if isinstance(document, str) else document
+        for statement in document["Statement"]:
+            acts = statement["Action"]
+            actions += [acts] if isinstance(acts, str) else acts
+            assert all(r.endswith(f"log-group:/aws/lambda/{name}:*") for r in
+                       ([statement["Resource"]] if isinstance(statement["Resource"], str) else statement["Resource"]))
+    assert sorted(actions) == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert not [a for a in actions if "*" in a]
+
+
+def _rendered_bucket_policy(tf: Terraform) -> dict:
+    """The bucket policy main.tf renders (the moto override swaps only its principal)."""
+    state = json.loads(tf.run("show", "-json").stdout)
+    for resource in state["values"]["root_module"]["resources"]:
+        if resource["address"] == "data.aws_iam_policy_document.bucket":
+            return json.loads(resource["values"]["json"])
+    raise AssertionError("data.aws_iam_policy_document.bucket is not in the state")
+
+
+def _planned_changes(tf: Terraform) -> dict[str, list[str]]:
+    tf.run("plan", "-out=update.tfplan")
+    plan = json.loads(tf.run("show", "-json", "update.tfplan").stdout)
+    return {c["address"]: c["change"]["actions"] for c in plan["resource_changes"]
+            if c["change"]["actions"] != ["no-op"]}
+
+
+def _nothing_left(aws: dict, names: list[str]) -> list[str]:
+    left = [f"bucket {b['Name']}" for b in aws["s3"].list_buckets().get("Buckets", [])]
+    left += [f"function {f['FunctionName']}" for f in aws["lambda"].list_functions()["Functions"]]
+    left += [f"api {a['Name']}" for a in aws["apigatewayv2"].get_apis()["Items"]]
+    left += [f"role {r['RoleName']}" for r in aws["iam"].list_roles()["Roles"]
+             if r["RoleName"].startswith(tuple(names))]
+    left += [f"log group {g['logGroupName']}" for g in aws["logs"].describe_log_groups()["logGroups"]]
+    return left
+
+
+def test_apply_update_and_destroy_on_moto(tmp_path, tf_cache):
+    """Two plugins deploy side by side; an edit to handler.py ships with a plain apply; destroy
+    leaves nothing. Prints the timings and the resource count (pytest -s). PLUGIN_TF_E2E_FULL=1
+    also applies the S3 lifecycle configuration (adds the provider's ~55 s settling wait)."""
+    binary, mirror = terraform_or_skip()
+    moto_or_skip()
+    first = bake(tmp_path / "a")
+    second = bake(tmp_path / "b", plugin_name="Restar Plugin")
+    # lambda.zip is git-ignored: a fresh clone has none, and the apply must build it.
+    (first / "lambda.zip").unlink()
+    with moto_server(tmp_path / "moto.log") as endpoint:
+        tfs = []
+        for project in (first, second):
+            write_moto_override(project, endpoint)
+            tf = Terraform(project, binary, mirror, tf_cache)
+            tf.env["TF_VAR_python"] = sys.executable  # the build step's interpreter
+            tf.init()
+            tfs.append(tf)
+        tf, other = tfs
+        aws = boto3_clients(endpoint, _tfvars(first)["aws_region"])
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(2) as pool:  # two applies at once also prove the names do not collide
+            list(pool.map(lambda t: t.run("apply", "-auto-approve"), tfs))
+        apply_seconds = time.perf_counter() - started
+        resources = tf.run("state", "list").stdout.split()
+        outputs = [_outputs(t) for t in tfs]
+        for project, out in zip((first, second), outputs, strict=True):
+            _assert_deployed(aws, project, out)
+        assert outputs[0]["api_endpoint"] != outputs[1]["api_endpoint"]
+        assert outputs[0]["mcp_url"] == outputs[0]["api_endpoint"] + "/mcp"
+        assert outputs[0]["openapi_url"] == outputs[0]["api_endpoint"] + "/openapi.json"
+        assert outputs[0]["manifest_url"] == outputs[0]["api_endpoint"] + "/.well-known/ai-plugin.json"
+
+        policy = _rendered_bucket_policy(tf)["Statement"]
+        assert [(s["Effect"], s["Principal"], s["Action"], s["Condition"]) for s in policy] == [
+            ("Deny", "*", "s3:*", {"Bool": {"aws:SecureTransport": "false"}})]
+
+        started = time.perf_counter()
+        assert tf.run("plan", "-detailed-exitcode", ok=(0, 2)).returncode == 0, "plan right after apply is not empty"
+        plan_seconds = time.perf_counter() - started
+
+        # Variable validation catches the values that would break the deployment.
+        bad = tf.run("plan", "-refresh=false", "-var=lambda_timeout_seconds=30", "-var=throttling_rate_limit=0",
+                     "-var=lambda_runtime=python3.10", "-var=name=two words", ok=(1,))
+        for variable in ("lambda_timeout_seconds", "throttling_rate_limit", "lambda_runtime", "var.name"):
+            assert variable in bad.stderr, f"no validation error for {variable}:\n{bad.stderr[-3000:]}"
+
+        # Edit the handler: a plain apply rebuilds, uploads the new zip and the new openapi.json.
+        # Meanwhile the other plugin is destroyed, which must leave this one untouched.
+        with ThreadPoolExecutor(1) as pool:
+            started = time.perf_counter()
+            destroying = pool.submit(other.run, "destroy", "-auto-approve")
+            handler = first / "handler.py"
+            handler.write_text(handler.read_text(encoding="utf-8").replace(
+                '"""Suma dos números y devuelve el resultado.', '"""Suma dos números y devuelve el resultado exacto.'),
+                encoding="utf-8")
+            old_sha = aws["lambda"].get_function(FunctionName=_tfvars(first)["name"])["Configuration"]["CodeSha256"]
+            changes = _planned_changes(tf)
+            assert set(changes) == {"terraform_data.build", "aws_lambda_function.this", "aws_s3_object.openapi"}, \
+                changes
+            assert changes["aws_lambda_function.this"] == ["update"] and changes["aws_s3_object.openapi"] == ["update"]
+            update_started = time.perf_counter()
+            tf.run("apply", "update.tfplan")
+            update_seconds = time.perf_counter() - update_started
+            destroying.result()
+            destroy_seconds = other.timings["destroy"]
+        new_sha = aws["lambda"].get_function(FunctionName=_tfvars(first)["name"])["Configuration"]["CodeSha256"]
+        assert new_sha != old_sha and new_sha == _code_sha256(first / "lambda.zip")
+        assert "devuelve el resultado exacto" in (first / "openapi.json").read_text(encoding="utf-8")
+        _assert_deployed(aws, first, outputs[0])
+        assert not [f for f in aws["lambda"].list_functions()["Functions"] if f["FunctionName"] == "restar-plugin"]
+        assert tf.run("plan", "-detailed-exitcode", ok=(0, 2)).returncode == 0, "plan after the update is not empty"
+
+        # Destroying the last plugin leaves nothing.
+        tf.run("destroy", "-auto-approve")
+        assert _nothing_left(aws, ["sumar-plugin", "restar-plugin"]) == []
+        total_seconds = time.perf_counter() - started
+
+    managed = [r for r in resources if not r.startswith("data.")]
+    print(f"\nterraform on moto: {len(managed)} resources (+{len(resources) - len(managed)} data sources) per plugin; "
+          f"apply of two plugins in parallel {apply_seconds:.1f} s "
+          f"({'with' if FULL_E2E else 'without'} the S3 lifecycle configuration), plan {plan_seconds:.1f} s, "
+          f"update apply {update_seconds:.1f} s, destroy "
+          f"{destroy_seconds:.1f} s, update + destroys {total_seconds:.1f} s")

@@ -1,0 +1,366 @@
+# One Lambda behind an HTTP API serves the plugin manifest, openapi.json, the operations and
+# /mcp; a private S3 bucket keeps the published copies. `terraform apply` also runs the build,
+# so editing handler.py and applying is the whole update.
+
+terraform {
+  required_version = ">= 1.5"
+
+  required_providers {
+    aws = {
+      source = "hashicorp/aws"
+      # 5.51 made source_code_hash a pure change trigger, which the build step relies on.
+      version = ">= 5.51, < 7.0"
+    }
+  }
+}
+
+provider "aws" {
+  region = var.aws_region
+
+  default_tags {
+    tags = {
+      Plugin    = var.name
+      ManagedBy = "terraform"
+    }
+  }
+}
+
+data "aws_partition" "current" {}
+
+data "aws_caller_identity" "current" {}
+
+locals {
+  # The files the build puts into the zip; keep equal to SOURCE_GLOBS in plugin_runtime/build.py
+  # (a template test checks this).
+  source_globs = ["*.py", "plugin_runtime/*.py", "manifest.json", "logo.png", "requirements.txt"]
+  source_files = sort(distinct(flatten([for pattern in local.source_globs : fileset(path.module, pattern)])))
+
+  # Changes when any zipped file changes, when the platform the requirements are installed for
+  # changes, or when another handler module is named (the build derives openapi.json from it).
+  source_hash = sha256(jsonencode({
+    files        = { for f in local.source_files : f => filesha256("${path.module}/${f}") }
+    runtime      = var.lambda_runtime
+    architecture = var.lambda_architecture
+    handler      = var.lambda_handler
+  }))
+
+  endpoint      = aws_apigatewayv2_api.this.api_endpoint
+  manifest_path = "/.well-known/ai-plugin.json"
+
+  cors_origins = ["https://chatgpt.com", "https://chat.openai.com"]
+  cors_headers = ["content-type", "authorization", "mcp-protocol-version", "mcp-session-id", "mcp-method", "mcp-name"]
+  cors_methods = ["GET", "POST", "DELETE", "OPTIONS"]
+}
+
+# ---------------------------------------------------------------------------------------------
+# Build: rerun `python3 -m plugin_runtime.build` whenever the sources or the API URL change.
+# ---------------------------------------------------------------------------------------------
+
+resource "terraform_data" "build" {
+  triggers_replace = [local.source_hash, local.endpoint]
+  input            = sha256("${local.source_hash} ${local.endpoint}")
+
+  provisioner "local-exec" {
+    command     = "${var.python} -m plugin_runtime.build --origin ${local.endpoint} --quiet"
+    working_dir = path.module
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Lambda function, its log group and its role.
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_cloudwatch_log_group" "lambda" {
+  # checkov:skip=CKV_AWS_158: logs hold request metadata only; the AWS-managed encryption CloudWatch Logs always applies is enough, a KMS CMK adds a monthly cost
+  # checkov:skip=CKV_AWS_338: retention is a variable (log_retention_days, 30 days by default) to keep storage costs low; raise it if you must keep logs for a year
+  name              = "/aws/lambda/${var.name}"
+  retention_in_days = var.log_retention_days
+}
+
+data "aws_iam_policy_document" "assume_lambda" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "lambda" {
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.lambda.arn}:*"]
+  }
+
+  dynamic "statement" {
+    # X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level scoping.
+    for_each = var.tracing_mode == "Active" ? [1] : []
+
+    content {
+      sid       = "WriteTraces"
+      actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+      resources = ["*"]
+    }
+  }
+}
+
+resource "aws_iam_role" "lambda" {
+  name               = "${var.name}-lambda"
+  description        = "Runs the ${var.name} plugin Lambda; it may only write its own logs."
+  assume_role_policy = data.aws_iam_policy_document.assume_lambda.json
+}
+
+resource "aws_iam_role_policy" "lambda" {
+  name   = "${var.name}-lambda"
+  role   = aws_iam_role.lambda.id
+  policy = data.aws_iam_policy_document.lambda.json
+}
+
+resource "aws_lambda_function" "this" {
+  # checkov:skip=CKV_AWS_117: the function calls no private resources, so a VPC would only add cost (NAT) and cold-start time
+  # checkov:skip=CKV_AWS_116: API Gateway invokes it synchronously; a dead-letter queue only receives failed asynchronous invocations
+  # checkov:skip=CKV_AWS_272: code signing needs an AWS Signer profile; the package is built and uploaded by this same apply
+  # checkov:skip=CKV_AWS_115: reserved concurrency fails on new accounts with a low concurrency quota; the API's throttling limits bound concurrency instead
+  function_name    = var.name
+  description      = "Serves the ${var.name} plugin: manifest, OpenAPI, operations and MCP."
+  role             = aws_iam_role.lambda.arn
+  filename         = "${path.module}/${var.path_to_lambda}"
+  source_code_hash = local.source_hash
+  handler          = var.lambda_handler
+  runtime          = var.lambda_runtime
+  architectures    = [var.lambda_architecture]
+  memory_size      = var.lambda_memory_mb
+  timeout          = var.lambda_timeout_seconds
+
+  tracing_config {
+    mode = var.tracing_mode
+  }
+
+  depends_on = [
+    terraform_data.build,
+    aws_cloudwatch_log_group.lambda,
+    aws_iam_role_policy.lambda,
+  ]
+}
+
+resource "aws_lambda_permission" "api" {
+  statement_id  = "AllowInvokeFromHttpApi"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.this.function_name
+  principal     = "apigateway.amazonaws.com"
+  # Any stage, method and path of this API only. Built from the partition (aws, aws-us-gov,
+  # aws-cn) and the caller's account rather than taken from execution_arn, which comes out
+  # without an account ID when the provider is told not to look it up.
+  source_arn = "arn:${data.aws_partition.current.partition}:execute-api:${var.aws_region}:${data.aws_caller_identity.current.account_id}:${aws_apigatewayv2_api.this.id}/*/*"
+}
+
+# ---------------------------------------------------------------------------------------------
+# HTTP API: every path goes to the Lambda through the $default route and $default stage
+# (a named stage would prefix the paths and break /.well-known/ai-plugin.json).
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_apigatewayv2_api" "this" {
+  name          = var.name
+  description   = "Public API of the ${var.name} plugin."
+  protocol_type = "HTTP"
+
+  # API Gateway answers CORS preflights itself and overrides CORS headers from the Lambda.
+  cors_configuration {
+    allow_origins = local.cors_origins
+    allow_headers = local.cors_headers
+    allow_methods = local.cors_methods
+    max_age       = 3600
+  }
+}
+
+resource "aws_apigatewayv2_integration" "lambda" {
+  api_id                 = aws_apigatewayv2_api.this.id
+  description            = "The ${var.name} Lambda."
+  integration_type       = "AWS_PROXY"
+  integration_method     = "POST"
+  integration_uri        = aws_lambda_function.this.invoke_arn
+  payload_format_version = "2.0"
+}
+
+resource "aws_apigatewayv2_route" "default" {
+  # checkov:skip=CKV_AWS_309: a public plugin API: ChatGPT plugins, GPT Actions with "None" auth and open MCP connectors call it without credentials
+  api_id    = aws_apigatewayv2_api.this.id
+  route_key = "$default"
+  target    = "integrations/${aws_apigatewayv2_integration.lambda.id}"
+}
+
+resource "aws_cloudwatch_log_group" "access" {
+  # checkov:skip=CKV_AWS_158: access logs hold request metadata only; the AWS-managed encryption CloudWatch Logs always applies is enough, a KMS CMK adds a monthly cost
+  # checkov:skip=CKV_AWS_338: retention is a variable (log_retention_days, 30 days by default) to keep storage costs low; raise it if you must keep logs for a year
+  name              = "/aws/apigateway/${var.name}"
+  retention_in_days = var.log_retention_days
+}
+
+resource "aws_apigatewayv2_stage" "default" {
+  api_id      = aws_apigatewayv2_api.this.id
+  name        = "$default"
+  auto_deploy = true
+
+  # Both limits must be set: one left out defaults to 0 and every request gets a 429.
+  default_route_settings {
+    throttling_burst_limit = var.throttling_burst_limit
+    throttling_rate_limit  = var.throttling_rate_limit
+  }
+
+  access_log_settings {
+    destination_arn = aws_cloudwatch_log_group.access.arn
+    format = jsonencode({
+      requestId          = "$context.requestId"
+      ip                 = "$context.identity.sourceIp"
+      requestTime        = "$context.requestTime"
+      httpMethod         = "$context.httpMethod"
+      path               = "$context.path"
+      routeKey           = "$context.routeKey"
+      status             = "$context.status"
+      protocol           = "$context.protocol"
+      responseLength     = "$context.responseLength"
+      responseLatency    = "$context.responseLatency"
+      integrationLatency = "$context.integrationLatency"
+      integrationError   = "$context.integrationErrorMessage"
+      userAgent          = "$context.identity.userAgent"
+    })
+  }
+
+  depends_on = [aws_apigatewayv2_route.default]
+}
+
+# ---------------------------------------------------------------------------------------------
+# Private bucket with the published manifest.json, openapi.json and logo.png.
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_s3_bucket" "this" {
+  # checkov:skip=CKV_AWS_18: the bucket holds three generated public documents; server access logs would need a second bucket for no audit value
+  # checkov:skip=CKV_AWS_144: the published files are rebuilt from the project by any apply; cross-region replication would double the cost for nothing
+  # checkov:skip=CKV_AWS_145: SSE-S3 (AES-256) encrypts the objects; a KMS CMK adds a monthly cost for files that are public documents
+  # checkov:skip=CKV2_AWS_62: nothing consumes events for these generated files
+  bucket = var.bucket_name
+
+  # Only Terraform-generated copies live here, so destroy may empty the bucket (old versions too).
+  force_destroy = true
+}
+
+resource "aws_s3_bucket_public_access_block" "this" {
+  bucket                  = aws_s3_bucket.this.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "this" {
+  bucket = aws_s3_bucket.this.id
+
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
+  bucket = aws_s3_bucket.this.id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256"
+    }
+  }
+}
+
+resource "aws_s3_bucket_versioning" "this" {
+  bucket = aws_s3_bucket.this.id
+
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "this" {
+  bucket = aws_s3_bucket.this.id
+
+  rule {
+    id     = "expire-old-versions"
+    status = "Enabled"
+
+    # Every object; an explicit empty prefix is what S3 returns, so the provider sees no drift.
+    filter {
+      prefix = ""
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = 30
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 7
+    }
+  }
+
+  depends_on = [aws_s3_bucket_versioning.this]
+}
+
+data "aws_iam_policy_document" "bucket" {
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [aws_s3_bucket.this.arn, "${aws_s3_bucket.this.arn}/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "this" {
+  bucket = aws_s3_bucket.this.id
+  policy = data.aws_iam_policy_document.bucket.json
+
+  depends_on = [aws_s3_bucket_public_access_block.this]
+}
+
+resource "aws_s3_object" "manifest" {
+  bucket       = aws_s3_bucket.this.id
+  key          = "manifest.json"
+  content_type = "application/json"
+  content = jsonencode(merge(jsondecode(file("${path.module}/${var.path_to_manifest}")), {
+    api      = { type = "openapi", url = "${local.endpoint}/openapi.json" }
+    logo_url = "${local.endpoint}/logo.png"
+  }))
+
+  depends_on = [aws_s3_bucket_server_side_encryption_configuration.this, aws_s3_bucket_ownership_controls.this]
+}
+
+resource "aws_s3_object" "openapi" {
+  bucket       = aws_s3_bucket.this.id
+  key          = "openapi.json"
+  content_type = "application/json"
+  source       = "${path.module}/${var.path_to_openapi}"
+  # The build rewrites openapi.json with the API's URL: upload again whenever it runs.
+  source_hash = terraform_data.build.output
+
+  depends_on = [aws_s3_bucket_server_side_encryption_configuration.this, aws_s3_bucket_ownership_controls.this]
+}
+
+resource "aws_s3_object" "logo" {
+  bucket       = aws_s3_bucket.this.id
+  key          = "logo.png"
+  content_type = "image/png"
+  source       = "${path.module}/${var.path_to_logo}"
+  source_hash  = filesha256("${path.module}/${var.path_to_logo}")
+
+  depends_on = [aws_s3_bucket_server_side_encryption_configuration.this, aws_s3_bucket_ownership_controls.this]
+}

@@ -1,0 +1,161 @@
+# Settings of this deployment. The values baked for this project are in terraform.tfvars;
+# the rest have defaults chosen for a small public plugin (low cost, bounded abuse).
+
+variable "name" {
+  description = "Prefix of every AWS resource name (Lambda function, IAM role, HTTP API, log groups). Two plugins with different names deploy side by side."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$", var.name))
+    error_message = "The name must be 1-40 letters, digits, '-' or '_', starting with a letter or digit (it prefixes Lambda and IAM names)."
+  }
+}
+
+variable "aws_region" {
+  description = "AWS region to deploy to, e.g. us-east-1, eu-west-1, us-gov-west-1."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z]{2,4}(-[a-z]+)+-[0-9]+$", var.aws_region))
+    error_message = "The aws_region must be a region code such as us-east-1 or eu-west-1."
+  }
+}
+
+variable "bucket_name" {
+  description = "Name of the private S3 bucket that holds the published manifest.json, openapi.json and logo.png (globally unique)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.bucket_name)) && !strcontains(var.bucket_name, "..")
+    error_message = "The bucket_name must be 3-63 lowercase letters, digits, '-' or '.', starting and ending with a letter or digit."
+  }
+}
+
+variable "path_to_manifest" {
+  description = "Path of the plugin manifest (relative to this folder); the published copy gets the deployed API's absolute URLs."
+  type        = string
+  default     = "manifest.json"
+}
+
+variable "path_to_openapi" {
+  description = "Path of the OpenAPI document written by the build (relative to this folder)."
+  type        = string
+  default     = "openapi.json"
+}
+
+variable "path_to_logo" {
+  description = "Path of the plugin logo, a PNG (relative to this folder)."
+  type        = string
+  default     = "logo.png"
+}
+
+variable "path_to_lambda" {
+  description = "Path of the Lambda deployment package written by the build (relative to this folder)."
+  type        = string
+  default     = "lambda.zip"
+}
+
+variable "lambda_runtime" {
+  description = "Lambda Python runtime."
+  type        = string
+  default     = "python3.13"
+
+  validation {
+    condition     = contains(["python3.12", "python3.13", "python3.14"], var.lambda_runtime)
+    error_message = "The lambda_runtime must be python3.12, python3.13 or python3.14."
+  }
+}
+
+variable "lambda_architecture" {
+  description = "Lambda instruction set architecture: arm64 (cheaper per ms) or x86_64."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.lambda_architecture)
+    error_message = "The lambda_architecture must be arm64 or x86_64."
+  }
+}
+
+variable "lambda_handler" {
+  description = "Lambda entry point as module.attribute."
+  type        = string
+  default     = "handler.lambda_handler"
+
+  validation {
+    condition     = can(regex("^[A-Za-z_][A-Za-z0-9_.]*\\.[A-Za-z_][A-Za-z0-9_]*$", var.lambda_handler))
+    error_message = "The lambda_handler must look like module.attribute, e.g. handler.lambda_handler."
+  }
+}
+
+variable "lambda_memory_mb" {
+  description = "Lambda memory in MB (CPU scales with it). 256 MB keeps cold starts short at a low price."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = var.lambda_memory_mb >= 128 && var.lambda_memory_mb <= 10240
+    error_message = "The lambda_memory_mb must be between 128 and 10240."
+  }
+}
+
+variable "lambda_timeout_seconds" {
+  description = "Lambda timeout in seconds. It must stay under 30: an HTTP API integration gives up after 30 s."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.lambda_timeout_seconds >= 1 && var.lambda_timeout_seconds < 30 && floor(var.lambda_timeout_seconds) == var.lambda_timeout_seconds
+    error_message = "The lambda_timeout_seconds must be a whole number from 1 to 29 (HTTP APIs stop waiting at 30 s)."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Days CloudWatch keeps the Lambda logs and the API access logs."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "The log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653)."
+  }
+}
+
+variable "throttling_rate_limit" {
+  description = "Steady-state requests per second the API accepts before answering 429. Set together with throttling_burst_limit: a zero in either rejects every request."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.throttling_rate_limit > 0
+    error_message = "The throttling_rate_limit must be greater than 0 (0 would answer every request with 429)."
+  }
+}
+
+variable "throttling_burst_limit" {
+  description = "Requests the API accepts in a burst before answering 429. Set together with throttling_rate_limit: a zero in either rejects every request."
+  type        = number
+  default     = 40
+
+  validation {
+    condition     = var.throttling_burst_limit >= 1 && floor(var.throttling_burst_limit) == var.throttling_burst_limit
+    error_message = "The throttling_burst_limit must be a whole number of at least 1 (0 would answer every request with 429)."
+  }
+}
+
+variable "tracing_mode" {
+  description = "Lambda X-Ray tracing: PassThrough (no traces recorded, no cost) or Active (traces every request; X-Ray charges beyond its free tier)."
+  type        = string
+  default     = "PassThrough"
+
+  validation {
+    condition     = contains(["PassThrough", "Active"], var.tracing_mode)
+    error_message = "The tracing_mode must be PassThrough or Active."
+  }
+}
+
+variable "python" {
+  description = "Python interpreter that runs the build step (python3 -m plugin_runtime.build) during terraform apply."
+  type        = string
+  default     = "python3"
+}

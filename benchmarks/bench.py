@@ -17,8 +17,9 @@ comparison stack (benchmarks/stacks/<name>/handler.py, installed on its own with
 
 Cold starts are measured twice: "pyc", with every module's bytecode already cached (what a zip
 that ships __pycache__ gives, or a second process on a warm disk), and "source", with the
-application's own modules compiled at import (-B; what a zip without .pyc files gives, which is
-how the template's build ships; the standard library keeps its .pyc as on Lambda).
+application's own modules compiled at import (-B; what a zip without .pyc files gives: the
+template's build ships bytecode only when a local Python matches lambda_runtime; the standard
+library keeps its .pyc as on Lambda).
 """
 
 from __future__ import annotations
@@ -563,11 +564,12 @@ def explain_misses(verdicts: list, profiles: dict) -> list[str]:
             f"{compile_ms:.1f} ms; `typing` ({typing_ms:.1f} ms, imported by handler.py itself for "
             "`Annotated`/`TypedDict`) is most of the rest. The runtime's own import and first request are "
             "within the target once bytecode exists (\"pyc\", \"lambda+pyc\"). Lambda cannot cache "
-            "bytecode (/var/task is read-only), so the deployed template pays the compile on every cold "
-            "start; the remedy is outside the runtime: ship `__pycache__/*.cpython-3XY.pyc` "
-            "(unchecked-hash .pyc carry no timestamp, so the zip stays reproducible) in lambda.zip when the "
-            "build's Python matches `lambda_runtime`, which moves the deployed figure from the \"lambda\" "
-            "column to \"lambda+pyc\".")
+            "bytecode (/var/task is read-only), so a sources-only zip pays the compile on every cold "
+            "start. The build therefore ships `__pycache__/*.cpython-3XY.pyc` (unchecked-hash, no "
+            "timestamp, so the zip stays reproducible) whenever a local Python matches `lambda_runtime` "
+            "(the build's own, or `python3.X` on PATH): the deployed figure is then the \"lambda+pyc\" "
+            "column. Without a matching Python (as on the machine that wrote this file: 3.11 against "
+            "runtimes 3.12-3.14) the zip holds sources and the \"lambda\" column applies.")
     other = [n for n in missed if not n.startswith("REST cold start")]
     for name in other:
         out.append(f"- {name}: see the tables above and the profile below; this run did not meet it.")

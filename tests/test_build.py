@@ -107,3 +107,53 @@ def test_a_fresh_bake_is_lint_clean(project):
     result = subprocess.run([sys.executable, "-m", "ruff", "check", "."], cwd=project, capture_output=True,
                             text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stdout
+
+
+def _builder(project: Path):
+    sys.path.insert(0, str(project))
+    try:
+        for name in [m for m in sys.modules if m == "plugin_runtime" or m.startswith("plugin_runtime.")]:
+            del sys.modules[name]
+        import plugin_runtime.build as module
+
+        return module
+    finally:
+        sys.path.remove(str(project))
+
+
+def test_bytecode_is_shipped_when_a_python_matches_the_runtime(project, tmp_path):
+    """With a matching interpreter the zip carries unchecked-hash pycs that Python loads as is.
+
+    Lambda runtimes are 3.12+; this machine's Python stands in for one by naming its own version.
+    """
+    builder = _builder(project)
+    here = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    first, second = tmp_path / "a.zip", tmp_path / "b.zip"
+    builder.write_zip(project, first, None, here)
+    builder.write_zip(project, second, None, here)
+    assert first.read_bytes() == second.read_bytes()
+    tag = sys.implementation.cache_tag
+    with zipfile.ZipFile(first) as zf:
+        names = set(zf.namelist())
+        zf.extractall(tmp_path / "task")
+    assert {f"__pycache__/handler.{tag}.pyc", f"plugin_runtime/__pycache__/app.{tag}.pyc"} <= names
+    assert not any("__pycache__/build." in n or "__pycache__/serve." in n for n in names)
+    task = tmp_path / "task"
+    # Break the source: the import still works, so the bytecode is what runs.
+    (task / "handler.py").write_text("raise SystemExit('the source was compiled, not the pyc')\n")
+    (task / "events").mkdir()
+    shutil.copy(project / "events" / "post_sumar.json", task / "events")
+    script = ("import json, handler; e = json.load(open('events/post_sumar.json'));"
+              "print(handler.lambda_handler(e, None)['body'])")
+    run = subprocess.run([sys.executable, "-I", "-B", "-c", f"import sys; sys.path.insert(0, '.'); {script}"],
+                         cwd=task, capture_output=True, text=True, timeout=60, check=False)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == {"resultado": 5}
+
+
+def test_sources_only_when_no_python_matches_the_runtime(project, tmp_path):
+    builder = _builder(project)
+    target = tmp_path / "lambda.zip"
+    builder.write_zip(project, target, None, "python3.99")
+    with zipfile.ZipFile(target) as zf:
+        assert not any("__pycache__" in n for n in zf.namelist())

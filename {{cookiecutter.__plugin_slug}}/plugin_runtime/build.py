@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import traceback
 import zipfile
 from pathlib import Path
@@ -138,9 +139,55 @@ def _entry(name: str, mode: int) -> zipfile.ZipInfo:
     return info
 
 
-def write_zip(project: Path, target: Path, deps: Path | None) -> int:
-    """Write the zip deterministically; returns its size in bytes."""
-    entries: dict[str, Path] = {p.relative_to(project).as_posix(): p for p in source_files(project)}
+def runtime_interpreter(runtime: str) -> str | None:
+    """A local CPython of the Lambda runtime's version (e.g. python3.13), or None."""
+    version = runtime.removeprefix("python")
+    if sys.implementation.name == "cpython" and f"{sys.version_info[0]}.{sys.version_info[1]}" == version:
+        return sys.executable
+    return shutil.which(f"python{version}")
+
+
+# Run by the runtime's interpreter: unchecked-hash pycs carry no timestamp (reproducible) and are
+# loaded without looking at the source's mtime. dfile keeps the build folder out of the bytecode.
+_COMPILE = """
+import json, py_compile, sys
+for rel, source, cfile in json.load(sys.stdin):
+    py_compile.compile(source, cfile=cfile, dfile=rel, doraise=True,
+                       invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+print(sys.implementation.cache_tag)
+"""
+
+
+def compile_sources(entries: dict[str, Path], runtime: str, workdir: Path) -> dict[str, Path]:
+    """Bytecode for the zipped .py files, so the Lambda does not compile them at every cold start.
+
+    /var/task is read-only, so Python cannot cache bytecode there: without these files every cold
+    start recompiles the runtime (about 7 ms). Bytecode is only valid for one Python version, so
+    this needs a local interpreter matching the runtime; without one it returns {} and the zip
+    holds sources only.
+    """
+    interpreter = runtime_interpreter(runtime)
+    sources = sorted(rel for rel in entries if rel.endswith(".py"))
+    if interpreter is None or not sources:
+        return {}
+    jobs = [[rel, str(entries[rel]), str(workdir / f"{i}.pyc")] for i, rel in enumerate(sources)]
+    result = subprocess.run([interpreter, "-I", "-c", _COMPILE], input=json.dumps(jobs), capture_output=True,
+                            text=True, check=False, timeout=300)
+    if result.returncode != 0:
+        return {}  # e.g. a syntax error newer than that interpreter: ship sources, Lambda compiles them
+    tag = result.stdout.strip()
+    compiled: dict[str, Path] = {}
+    for rel, _, cfile in jobs:
+        folder, _, name = rel.rpartition("/")
+        compiled[f"{folder + '/' if folder else ''}__pycache__/{name[:-3]}.{tag}.pyc"] = Path(cfile)
+    return compiled
+
+
+def write_zip(project: Path, target: Path, deps: Path | None, runtime: str | None = None) -> int:
+    """Write the zip deterministically; returns its size in bytes. With ``runtime``, the project's
+    modules are also shipped as bytecode when a matching local Python can compile them."""
+    own = {p.relative_to(project).as_posix(): p for p in source_files(project)}
+    entries = dict(own)
     if deps is not None:
         for path in deps.rglob("*"):
             rel = path.relative_to(deps).as_posix()
@@ -148,10 +195,13 @@ def write_zip(project: Path, target: Path, deps: Path | None) -> int:
                 entries.setdefault(rel, path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
-    with zipfile.ZipFile(tmp, "w", compresslevel=9) as zf:
-        for name in sorted(entries):
-            path = entries[name]
-            zf.writestr(_entry(name, path.stat().st_mode), path.read_bytes())
+    with tempfile.TemporaryDirectory() as workdir:
+        if runtime:
+            entries.update(compile_sources(own, runtime, Path(workdir)))
+        with zipfile.ZipFile(tmp, "w", compresslevel=9) as zf:
+            for name in sorted(entries):
+                path = entries[name]
+                zf.writestr(_entry(name, path.stat().st_mode), path.read_bytes())
     os.replace(tmp, target)
     return target.stat().st_size
 
@@ -178,7 +228,7 @@ def build(project: Path = PROJECT, origin: str | None = None, quiet: bool = Fals
     deps = install_requirements(project, tfvars.get("lambda_runtime", "python3.13"),
                                 tfvars.get("lambda_architecture", "arm64"))
     zip_path = project / tfvars.get("path_to_lambda", "lambda.zip")
-    size = write_zip(project, zip_path, deps)
+    size = write_zip(project, zip_path, deps, tfvars.get("lambda_runtime", "python3.13"))
     digest = hashlib.sha256(zip_path.read_bytes()).hexdigest()
     if not quiet:
         ops = ", ".join(plugin.operations) or "none"

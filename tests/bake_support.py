@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import hcl2
@@ -68,3 +70,32 @@ def run_project_tests(project: Path) -> subprocess.CompletedProcess:
     """The baked project's own test suite, as its README runs it."""
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project,
                           capture_output=True, text=True, timeout=300, check=False)
+
+
+def _project_module(name: str) -> bool:
+    return name in ("handler", "plugin_runtime") or name.startswith("plugin_runtime.")
+
+
+@contextlib.contextmanager
+def project_modules(project: Path) -> Iterator[None]:
+    """Import a baked project's modules (handler, plugin_runtime) inside the block, fresh, and
+    forget them afterwards, so tests of different bakes never see each other's code."""
+    saved = {m: sys.modules.pop(m) for m in list(sys.modules) if _project_module(m)}
+    sys.path.insert(0, str(project))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(project))
+        for name in [m for m in sys.modules if _project_module(m)]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 10) -> None:
+    """Ask a server to stop, and make sure it has."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

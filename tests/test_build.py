@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from bake_support import bake
+from bake_support import bake, project_modules
 
 
 @pytest.fixture(scope="module")
@@ -109,24 +109,20 @@ def test_a_fresh_bake_is_lint_clean(project):
     assert result.returncode == 0, result.stdout
 
 
-def _builder(project: Path):
-    sys.path.insert(0, str(project))
-    try:
-        for name in [m for m in sys.modules if m == "plugin_runtime" or m.startswith("plugin_runtime.")]:
-            del sys.modules[name]
+@pytest.fixture
+def builder(project):
+    """The copied project's plugin_runtime.build module."""
+    with project_modules(project):
         import plugin_runtime.build as module
 
-        return module
-    finally:
-        sys.path.remove(str(project))
+        yield module
 
 
-def test_bytecode_is_shipped_when_a_python_matches_the_runtime(project, tmp_path):
+def test_bytecode_is_shipped_when_a_python_matches_the_runtime(project, builder, tmp_path):
     """With a matching interpreter the zip carries unchecked-hash pycs that Python loads as is.
 
     Lambda runtimes are 3.12+; this machine's Python stands in for one by naming its own version.
     """
-    builder = _builder(project)
     here = f"python{sys.version_info[0]}.{sys.version_info[1]}"
     first, second = tmp_path / "a.zip", tmp_path / "b.zip"
     builder.write_zip(project, first, None, here)
@@ -151,8 +147,7 @@ def test_bytecode_is_shipped_when_a_python_matches_the_runtime(project, tmp_path
     assert json.loads(run.stdout) == {"resultado": 5}
 
 
-def test_sources_only_when_no_python_matches_the_runtime(project, tmp_path):
-    builder = _builder(project)
+def test_sources_only_when_no_python_matches_the_runtime(project, builder, tmp_path):
     target = tmp_path / "lambda.zip"
     builder.write_zip(project, target, None, "python3.99")
     with zipfile.ZipFile(target) as zf:

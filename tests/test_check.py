@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from bake_support import bake
+from bake_support import bake, project_modules
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,20 +29,10 @@ def pristine(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def check(pristine) -> Iterator:
     """The baked project's plugin_runtime.check module, imported from the bake."""
-
-    def purge() -> None:
-        for name in [m for m in sys.modules if m == "plugin_runtime" or m.startswith("plugin_runtime.")]:
-            del sys.modules[name]
-
-    sys.path.insert(0, str(pristine))
-    purge()
-    try:
+    with project_modules(pristine):
         import plugin_runtime.check as module
 
         yield module
-    finally:
-        sys.path.remove(str(pristine))
-        purge()
 
 
 @pytest.fixture

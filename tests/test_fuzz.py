@@ -13,13 +13,12 @@ from __future__ import annotations
 import base64
 import json
 import os
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from bake_support import bake
+from bake_support import bake, project_modules
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -37,19 +36,11 @@ def handler(tmp_path_factory):
     FUZZ_PROJECT=<folder> fuzzes an already generated (perhaps edited) project instead."""
     given_project = os.environ.get("FUZZ_PROJECT")
     project = Path(given_project).resolve() if given_project else bake(tmp_path_factory.mktemp("fuzz"))
-    saved = {m: sys.modules.pop(m) for m in list(sys.modules)
-             if m == "handler" or m == "plugin_runtime" or m.startswith("plugin_runtime.")}
-    sys.path.insert(0, str(project))
-    try:
+    with project_modules(project):
         import handler as module
         import plugin_runtime.mcp  # noqa: F401  (the runtime imports it lazily: load it while on sys.path)
 
         yield module.lambda_handler
-    finally:
-        sys.path.remove(str(project))
-        for m in [m for m in sys.modules if m == "handler" or m == "plugin_runtime" or m.startswith("plugin_runtime.")]:
-            del sys.modules[m]
-        sys.modules.update(saved)
 
 
 def event(path: str = "/sumar", method: str = "POST", body: object = None, headers: dict | None = None,

@@ -12,11 +12,10 @@ import json
 import shutil
 import signal
 import socket
-import sys
 import time
 
 import pytest
-from bake_support import bake
+from bake_support import bake, project_modules
 from server_support import LocalServer
 
 MCP_HEADERS = {"accept": "application/json, text/event-stream", "mcp-protocol-version": "2025-06-18"}
@@ -223,16 +222,10 @@ def test_sigterm_stops_cleanly(fresh_copy):
 @pytest.fixture
 def serve_module(project, monkeypatch):
     """The baked project's plugin_runtime.serve, imported here and forgotten afterwards."""
-    monkeypatch.syspath_prepend(str(project))
-    saved = {m: mod for m, mod in sys.modules.items() if m == "plugin_runtime" or m.startswith("plugin_runtime.")}
-    for name in saved:
-        del sys.modules[name]
-    from plugin_runtime import serve
+    with project_modules(project):
+        from plugin_runtime import serve
 
-    yield serve
-    for name in [m for m in sys.modules if m == "plugin_runtime" or m.startswith("plugin_runtime.")]:
-        del sys.modules[name]
-    sys.modules.update(saved)
+        yield serve
 
 
 def test_build_event_is_an_api_gateway_v2_event(serve_module):

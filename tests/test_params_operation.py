@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from bake_support import bake
+from bake_support import bake, project_modules
 from openapi_spec_validator import validate as validate_openapi
 from test_schemathesis import (
     DEEP,
@@ -78,20 +78,10 @@ def project(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def plugin(project) -> Iterator:
     """The project's Plugin, imported from the bake (and forgotten afterwards)."""
-
-    def purge() -> None:
-        for name in [m for m in sys.modules if m in ("plugin_runtime", "handler") or m.startswith("plugin_runtime.")]:
-            del sys.modules[name]
-
-    sys.path.insert(0, str(project))
-    purge()
-    try:
+    with project_modules(project):
         from plugin_runtime.build import load_plugin
 
         yield load_plugin(project)
-    finally:
-        sys.path.remove(str(project))
-        purge()
 
 
 @pytest.fixture(scope="module")

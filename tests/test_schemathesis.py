@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from bake_support import bake
+from bake_support import bake, stop_process
 
 pytest.importorskip("schemathesis", reason="schemathesis is not installed (pip install schemathesis)")
 
@@ -62,12 +62,7 @@ def serve(project: Path, timeout: float = 20.0) -> Iterator[str]:
             time.sleep(0.1)
         yield origin
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 def run_schemathesis(origin: str, workdir: Path, max_examples: int, seed: int | None = SEED) -> dict:

@@ -3,10 +3,8 @@ the derivation can produce and on arbitrary JSON values."""
 
 from __future__ import annotations
 
-import sys
-
 import pytest
-from bake_support import bake
+from bake_support import bake, project_modules
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
@@ -14,16 +12,10 @@ from jsonschema import Draft202012Validator
 
 @pytest.fixture(scope="module")
 def schema_module(tmp_path_factory):
-    project = bake(tmp_path_factory.mktemp("validator"))
-    sys.path.insert(0, str(project))
-    try:
-        for name in [m for m in sys.modules if m == "plugin_runtime" or m.startswith("plugin_runtime.")]:
-            del sys.modules[name]
+    with project_modules(bake(tmp_path_factory.mktemp("validator"))):
         import plugin_runtime.schema as module
 
         yield module
-    finally:
-        sys.path.remove(str(project))
 
 
 numbers = st.one_of(st.integers(-10**6, 10**6), st.floats(allow_nan=False, allow_infinity=False, width=32))

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from bake_support import stop_process
 
 TF_TIMEOUT = 600
 # Every AWS service the generated main.tf talks to ("logs" is CloudWatch Logs).
@@ -122,12 +123,7 @@ def moto_server(log: Path) -> Iterator[str]:
                 time.sleep(0.2)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 FULL_E2E = os.environ.get("PLUGIN_TF_E2E_FULL") == "1"

@@ -43,15 +43,6 @@ class OperationError(Exception):
     """Raise from an operation to refuse input it cannot handle (HTTP 400, MCP ``isError``)."""
 
 
-def json_response(status: int, payload: object, headers: dict | None = None) -> dict:
-    """An API Gateway (payload 2.0) response carrying JSON."""
-    head = {"content-type": "application/json"}
-    if headers:
-        head.update(headers)
-    body = json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    return {"statusCode": status, "headers": head, "body": body}
-
-
 def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not a JSON number")
 
@@ -63,6 +54,20 @@ def _finite_float(text: str) -> float:
     return value
 
 
+# Built once, shared by every surface: json.dumps/json.loads with options build a new
+# encoder/decoder on every call, which is measurable on the warm path.
+encode_json = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+_decode_json = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float).decode
+
+
+def json_response(status: int, payload: object, headers: dict | None = None) -> dict:
+    """An API Gateway (payload 2.0) response carrying JSON."""
+    head = {"content-type": "application/json"}
+    if headers:
+        head.update(headers)
+    return {"statusCode": status, "headers": head, "body": encode_json(payload)}
+
+
 def parse_json(data: bytes, what: str = "request body") -> object:
     """Strict JSON: UTF-8 only, no NaN/Infinity, no numbers that overflow a float."""
     try:
@@ -70,7 +75,7 @@ def parse_json(data: bytes, what: str = "request body") -> object:
     except UnicodeDecodeError:
         raise HTTPError(400, "invalid_body", f"the {what} is not UTF-8 text") from None
     try:
-        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        return _decode_json(text)
     except RecursionError:
         raise HTTPError(400, "invalid_json", f"the {what} is nested too deeply") from None
     except ValueError as exc:
@@ -444,12 +449,16 @@ class Plugin:
         return self._cached("openapi", req.origin, self.openapi_for)
 
     def _serve_logo(self, req: Request, _: dict) -> dict:
-        import base64
+        response = self._cache.get(("logo", ""))
+        if response is None:  # read and encoded once per container, like the other documents
+            import base64
 
-        with open(os.path.join(self.root, "logo.png"), "rb") as fh:
-            data = base64.b64encode(fh.read()).decode("ascii")
-        return {"statusCode": 200, "headers": {"content-type": "image/png", "cache-control": "public, max-age=3600"},
+            with open(os.path.join(self.root, "logo.png"), "rb") as fh:
+                data = base64.b64encode(fh.read()).decode("ascii")
+            response = self._cache[("logo", "")] = {
+                "statusCode": 200, "headers": {"content-type": "image/png", "cache-control": "public, max-age=3600"},
                 "body": data, "isBase64Encoded": True}
+        return response
 
     def _serve_mcp(self, req: Request, _: dict) -> dict:
         from .mcp import handle

@@ -225,10 +225,10 @@ def build(project: Path = PROJECT, origin: str | None = None, quiet: bool = Fals
     if not openapi_path.exists() or openapi_path.read_text(encoding="utf-8") != text:
         openapi_path.write_text(text, encoding="utf-8")
     _stop_on(check_built(plugin, json.loads(text), origin))
-    deps = install_requirements(project, tfvars.get("lambda_runtime", "python3.13"),
-                                tfvars.get("lambda_architecture", "arm64"))
+    runtime = tfvars.get("lambda_runtime", "python3.13")
+    deps = install_requirements(project, runtime, tfvars.get("lambda_architecture", "arm64"))
     zip_path = project / tfvars.get("path_to_lambda", "lambda.zip")
-    size = write_zip(project, zip_path, deps, tfvars.get("lambda_runtime", "python3.13"))
+    size = write_zip(project, zip_path, deps, runtime)
     digest = hashlib.sha256(zip_path.read_bytes()).hexdigest()
     if not quiet:
         ops = ", ".join(plugin.operations) or "none"

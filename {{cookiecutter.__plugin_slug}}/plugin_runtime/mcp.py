@@ -20,11 +20,10 @@ Only the standard library is imported here: this module is on the cold-start pat
 
 from __future__ import annotations
 
-import json
 import os
 import typing
 
-from .app import HTTPError, OperationError, _finite_float, _reject_constant, json_response
+from .app import HTTPError, OperationError, encode_json, json_response, parse_json
 from .schema import validate
 
 if typing.TYPE_CHECKING:
@@ -68,9 +67,6 @@ LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
 # Methods whose target the 2026-07-28 client mirrors in the Mcp-Name header.
 NAME_PARAMS = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
 
-# Built once: json.dumps/json.loads with options build a new encoder/decoder on every call.
-_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
-_decode = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float).decode
 _JSON_HEADERS = {"content-type": "application/json"}
 
 
@@ -118,13 +114,9 @@ def handle(plugin: Plugin, req: Request) -> dict:
             return _error_response(415, None, INVALID_REQUEST,
                                    "Unsupported Media Type: send the JSON-RPC message as application/json")
     try:
-        message = _decode(req.body.decode("utf-8"))
-    except UnicodeDecodeError:
-        return _error_response(400, None, PARSE_ERROR, "Parse error: the body is not UTF-8 text")
-    except RecursionError:
-        return _error_response(400, None, PARSE_ERROR, "Parse error: the JSON is nested too deeply")
-    except ValueError as exc:
-        return _error_response(400, None, PARSE_ERROR, f"Parse error: the body is not valid JSON: {exc}")
+        message = parse_json(req.body, "body")
+    except HTTPError as exc:  # not UTF-8, not JSON, too deep, NaN or an overflowing number
+        return _error_response(400, None, PARSE_ERROR, f"Parse error: {exc.message}")
 
     version = headers.get("mcp-protocol-version")
     if version is not None:
@@ -146,7 +138,7 @@ def handle(plugin: Plugin, req: Request) -> dict:
     if reply is None:
         return {"statusCode": status, "headers": {}, "body": ""}
     return {"statusCode": status, "headers": _JSON_HEADERS.copy(),
-            "body": reply if isinstance(reply, str) else _encode(reply)}
+            "body": reply if isinstance(reply, str) else encode_json(reply)}
 
 
 # -- handshake era (2025-03-26 .. 2025-11-25) -------------------------------------------------
@@ -176,7 +168,7 @@ def _handshake(plugin: Plugin, msg: object, version: str, in_batch: bool) -> tup
     except _Fail as fail:
         return 200, {"jsonrpc": "2.0", "id": rid, "error": fail.error()}
     if isinstance(result, _Open):
-        return 200, _HEAD + _encode(rid) + _RESULT + result + "}}"
+        return 200, _HEAD + encode_json(rid) + _RESULT + result + "}}"
     return 200, {"jsonrpc": "2.0", "id": rid, "result": result}
 
 
@@ -190,7 +182,7 @@ def _batch(plugin: Plugin, batch: list, version: str) -> dict:
     replies = [reply for _, reply in (_handshake(plugin, m, version, in_batch=True) for m in batch) if reply]
     if not replies:
         return {"statusCode": 202, "headers": {}, "body": ""}
-    body = ",".join(r if isinstance(r, str) else _encode(r) for r in replies)
+    body = ",".join(r if isinstance(r, str) else encode_json(r) for r in replies)
     return {"statusCode": 200, "headers": _JSON_HEADERS.copy(), "body": f"[{body}]"}
 
 
@@ -241,10 +233,10 @@ def _modern(plugin: Plugin, req: Request, msg: object, header_version: str | Non
         return _error_response(MODERN_STATUS.get(fail.code, 200), rid, fail.code, fail.message, fail.data)
     tail = _catalog(plugin).modern_tail  # resultType and the serverInfo stamp, encoded once
     if isinstance(result, _Open):
-        body = _HEAD + _encode(rid) + _RESULT + result + tail + "}}"
+        body = _HEAD + encode_json(rid) + _RESULT + result + tail + "}}"
     else:
-        encoded = _encode(result)[:-1]
-        body = _HEAD + _encode(rid) + _RESULT + encoded + (tail if result else tail[1:]) + "}}"
+        encoded = encode_json(result)[:-1]
+        body = _HEAD + encode_json(rid) + _RESULT + encoded + (tail if result else tail[1:]) + "}}"
     return {"statusCode": 200, "headers": _JSON_HEADERS.copy(), "body": body}
 
 
@@ -328,7 +320,7 @@ def _call_tool(plugin: Plugin, params: dict, structured: bool) -> dict | _Open:
 
 def _tool_result(op: Operation, value: dict, structured: bool) -> dict | _Open:
     try:
-        text = _encode(value)
+        text = encode_json(value)
     except ValueError:
         return _tool_error("the result is not a finite number; use smaller inputs")
     except TypeError:
@@ -338,7 +330,7 @@ def _tool_result(op: Operation, value: dict, structured: bool) -> dict | _Open:
     if problem:
         print(f"MCP tool {op.name} returned a result that does not match its return type: {problem}")
         return _tool_error(f"{op.name} returned a result that does not match its declared output: {problem}")
-    content = '{"content":[{"type":"text","text":' + _encode(text) + "}]"
+    content = '{"content":[{"type":"text","text":' + encode_json(text) + "}]"
     if structured:
         return _Open(f'{content},"structuredContent":{text},"isError":false')
     return _Open(f'{content},"isError":false')
@@ -366,7 +358,7 @@ class _Catalog:
         self.server_info = {"name": str(name), "title": str(manifest.get("name_for_human") or name),
                             "version": str(plugin.version)}
         self.instructions = str(manifest.get("description_for_model") or "")
-        self.modern_tail = ',"resultType":"complete","_meta":' + _encode({SERVER_INFO_KEY: self.server_info})
+        self.modern_tail = ',"resultType":"complete","_meta":' + encode_json({SERVER_INFO_KEY: self.server_info})
         self._modern = [_tool(op, titled=True) for op in plugin.operations.values()]
         self._oldest = [_tool(op, titled=False) for op in plugin.operations.values()]
 

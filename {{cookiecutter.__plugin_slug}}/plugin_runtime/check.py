@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .openapi import DESCRIPTION_LIMIT, PARAM_DESCRIPTION_LIMIT, SUMMARY_LIMIT
+
 ERROR = "ERROR"
 WARNING = "WARNING"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -285,8 +287,9 @@ def _check_parameters(report: _Report, params: object, path: tuple) -> None:
         if param.get("in") == "path" and param.get("required") is not True:
             report.error((*where, "required"), "a path parameter must say \"required\": true")
         desc = param.get("description")
-        if isinstance(desc, str) and len(desc) > 700:
-            report.error((*where, "description"), f"is {len(desc)} characters; GPT Actions allow 700")
+        if isinstance(desc, str) and len(desc) > PARAM_DESCRIPTION_LIMIT:
+            report.error((*where, "description"),
+                         f"is {len(desc)} characters; GPT Actions allow {PARAM_DESCRIPTION_LIMIT}")
         _walk_schema(report, param.get("schema"), (*where, "schema"))
 
 
@@ -371,12 +374,12 @@ def _check_operation(report: _Report, op: object, path: tuple, seen: dict[str, t
             report.error((*path, "operationId"), f"{op_id!r} is already used at {json_path(*seen[op_id])}")
         else:
             seen[op_id] = path
-    for key in ("summary", "description"):
+    for key, limit in (("summary", SUMMARY_LIMIT), ("description", DESCRIPTION_LIMIT)):
         text = op.get(key)
         if text is not None and not isinstance(text, str):
             report.error((*path, key), f"must be a string, not {_kind(text)}")
-        elif text and len(text) > 300:
-            report.error((*path, key), f"is {len(text)} characters; GPT Actions allow 300")
+        elif text and len(text) > limit:
+            report.error((*path, key), f"is {len(text)} characters; GPT Actions allow {limit}")
     _check_parameters(report, op.get("parameters"), (*path, "parameters"))
     body = op.get("requestBody")
     if isinstance(body, dict) and "$ref" in body:

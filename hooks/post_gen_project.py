@@ -1,7 +1,7 @@
 """Build lambda.zip and openapi.json with the generated project's own build code.
 
 Standard library only. It runs exactly the command the user reruns later
-(`python3 -m plugin_runtime.build`), so the first build and every later one agree.
+(`python3 -m plugin_tools.build`), so the first build and every later one agree.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 def build_command() -> list[str]:
     """The project's build, run with the interpreter that runs cookiecutter."""
-    return [sys.executable, "-m", "plugin_runtime.build"]
+    return [sys.executable, "-m", "plugin_tools.build"]
 
 
 def main(project: Path) -> int:

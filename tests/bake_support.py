@@ -73,7 +73,7 @@ def run_project_tests(project: Path) -> subprocess.CompletedProcess:
 
 
 def _project_module(name: str) -> bool:
-    return name in ("handler", "plugin_runtime") or name.startswith("plugin_runtime.")
+    return name.split(".")[0] in ("handler", "plugin_runtime", "plugin_tools")
 
 
 @contextlib.contextmanager

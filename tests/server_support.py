@@ -1,4 +1,4 @@
-"""Start a baked project's local server (``python3 -m plugin_runtime.serve``) as a subprocess.
+"""Start a baked project's local server (``python3 -m plugin_tools.serve``) as a subprocess.
 
 Shared by test_mcp_sdk.py and test_local_server.py: the server is started the way a user starts
 it (``make serve``), on 127.0.0.1 with ``--port 0`` so the system picks a free port, and the URL
@@ -22,14 +22,14 @@ START_LINE = re.compile(r"on (http://127\.0\.0\.1:(\d+))\b")
 
 
 class LocalServer:
-    """A running ``plugin_runtime.serve``; ``stop()`` sends Ctrl-C (SIGINT) and collects its output."""
+    """A running ``plugin_tools.serve``; ``stop()`` sends Ctrl-C (SIGINT) and collects its output."""
 
     def __init__(self, project: Path, *args: str, timeout: float = 20) -> None:
         self.project = project
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
         env.pop("MCP_ALLOWED_ORIGINS", None)  # the tests check the default Origin policy
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "plugin_runtime.serve", "--port", "0", *args],
+            [sys.executable, "-m", "plugin_tools.serve", "--port", "0", *args],
             cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         self.stderr_lines: list[str] = []
         threading.Thread(target=self._drain, daemon=True).start()

@@ -25,7 +25,7 @@ def project(pristine, tmp_path) -> Path:
     return copy
 
 
-def run(project: Path, *args: str, module: str = "plugin_runtime.build") -> subprocess.CompletedProcess:
+def run(project: Path, *args: str, module: str = "plugin_tools.build") -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", module, *args], cwd=project, capture_output=True, text=True,
                           timeout=300, check=False)
 
@@ -96,10 +96,10 @@ def test_requirements_are_installed_for_the_lambda_platform(project):
 
 
 def test_invoke_prints_the_answer(project):
-    result = run(project, "events/post_sumar.json", module="plugin_runtime.invoke")
+    result = run(project, "events/post_sumar.json", module="plugin_tools.invoke")
     assert result.returncode == 0
     assert json.loads(result.stdout)["body"] == {"resultado": 5}
-    missing = run(project, "events/nope.json", module="plugin_runtime.invoke")
+    missing = run(project, "events/nope.json", module="plugin_tools.invoke")
     assert missing.returncode == 1 and missing.stderr.startswith("invoke failed: cannot read events/nope.json")
 
 
@@ -111,9 +111,9 @@ def test_a_fresh_bake_is_lint_clean(project):
 
 @pytest.fixture
 def builder(project):
-    """The copied project's plugin_runtime.build module."""
+    """The copied project's plugin_tools.build module."""
     with project_modules(project):
-        import plugin_runtime.build as module
+        import plugin_tools.build as module
 
         yield module
 
@@ -132,7 +132,7 @@ def test_bytecode_is_shipped_when_a_python_matches_the_runtime(project, builder,
     with zipfile.ZipFile(first) as zf:
         names = set(zf.namelist())
         zf.extractall(tmp_path / "task")
-    assert {f"__pycache__/handler.{tag}.pyc", f"plugin_runtime/__pycache__/app.{tag}.pyc"} <= names
+    assert {f"__pycache__/handler.{tag}.pyc", f"plugin_runtime/__pycache__/plugin.{tag}.pyc"} <= names
     assert not any("__pycache__/build." in n or "__pycache__/serve." in n for n in names)
     task = tmp_path / "task"
     # Break the source: the import still works, so the bytecode is what runs.

@@ -1,4 +1,4 @@
-"""`python3 -m plugin_runtime.check` on a baked project: the clean default passes, and each rule
+"""`python3 -m plugin_tools.check` on a baked project: the clean default passes, and each rule
 of spec-facts sections 1-3 fires on a copy of manifest.json / openapi.json broken on purpose,
 naming the file and the JSON path. The build runs the same check and refuses to build on errors."""
 
@@ -28,9 +28,9 @@ def pristine(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def check(pristine) -> Iterator:
-    """The baked project's plugin_runtime.check module, imported from the bake."""
+    """The baked project's plugin_tools.check module, imported from the bake."""
     with project_modules(pristine):
-        import plugin_runtime.check as module
+        import plugin_tools.check as module
 
         yield module
 
@@ -53,7 +53,7 @@ def openapi(pristine) -> dict:
 
 
 def run_check(project: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "plugin_runtime.check", *args], cwd=project,
+    return subprocess.run([sys.executable, "-m", "plugin_tools.check", *args], cwd=project,
                           capture_output=True, text=True, timeout=60, check=False)
 
 
@@ -392,18 +392,18 @@ def test_the_build_refuses_an_operation_id_over_64_characters(project):
     handler = project / "handler.py"
     handler.write_text(handler.read_text(encoding="utf-8").replace("def sumar(", f"def {name}("), encoding="utf-8")
     before = (project / "lambda.zip").read_bytes()
-    result = subprocess.run([sys.executable, "-m", "plugin_runtime.build"], cwd=project, capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "plugin_tools.build"], cwd=project, capture_output=True,
                             text=True, timeout=120, check=False)
     assert result.returncode == 1
     lines = result.stderr.splitlines()
-    assert lines[0] == "build failed: 1 rule(s) broken (python3 -m plugin_runtime.check lists them):"
+    assert lines[0] == "build failed: 1 rule(s) broken (python3 -m plugin_tools.check lists them):"
     assert lines[1:] == [f'ERROR openapi.json $.paths["/{name}"].post.operationId: is 65 characters; the limit is 64']
     assert (project / "lambda.zip").read_bytes() == before, "a failed check must not write a new zip"
 
 
 def test_the_build_refuses_a_plain_http_deployed_origin_and_accepts_https(project):
     def build(origin: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "plugin_runtime.build", "--origin", origin], cwd=project,
+        return subprocess.run([sys.executable, "-m", "plugin_tools.build", "--origin", origin], cwd=project,
                               capture_output=True, text=True, timeout=120, check=False)
 
     bad = build("http://abc.execute-api.us-east-1.amazonaws.com")
@@ -415,7 +415,7 @@ def test_the_build_refuses_a_plain_http_deployed_origin_and_accepts_https(projec
 
 def test_the_build_stops_on_a_broken_manifest_without_a_traceback(project):
     (project / "manifest.json").write_text('{"schema_version": "v1",}', encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "plugin_runtime.build"], cwd=project, capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "plugin_tools.build"], cwd=project, capture_output=True,
                             text=True, timeout=120, check=False)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.splitlines()[1].startswith("ERROR manifest.json $: is not valid JSON: Expecting property")
@@ -425,7 +425,7 @@ def test_the_build_prints_warnings_and_still_builds(project):
     manifest = json.loads((project / "manifest.json").read_text(encoding="utf-8"))
     manifest["logo_url"] = "http://localhost:8080/logo"
     (project / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "plugin_runtime.build", "--quiet"], cwd=project,
+    result = subprocess.run([sys.executable, "-m", "plugin_tools.build", "--quiet"], cwd=project,
                             capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0
     assert result.stderr == "WARNING manifest.json $.logo_url: should point at a PNG image (512x512)\n"

@@ -38,7 +38,7 @@ def handler(tmp_path_factory):
     project = Path(given_project).resolve() if given_project else bake(tmp_path_factory.mktemp("fuzz"))
     with project_modules(project):
         import handler as module
-        import plugin_runtime.mcp  # noqa: F401  (the runtime imports it lazily: load it while on sys.path)
+        import plugin_runtime.surface_mcp  # noqa: F401  (the runtime imports it lazily: load it while on sys.path)
 
         yield module.lambda_handler
 

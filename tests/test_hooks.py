@@ -135,10 +135,10 @@ def test_hooks_use_only_the_standard_library():
 
 
 def test_post_hook_runs_the_projects_own_build(tmp_path):
-    assert post.build_command() == [sys.executable, "-m", "plugin_runtime.build"]
-    (tmp_path / "plugin_runtime").mkdir()
-    (tmp_path / "plugin_runtime" / "__init__.py").write_text("")
+    assert post.build_command() == [sys.executable, "-m", "plugin_tools.build"]
+    (tmp_path / "plugin_tools").mkdir()
+    (tmp_path / "plugin_tools" / "__init__.py").write_text("")
     script = "import pathlib; pathlib.Path('ran').write_text('yes')\n"
-    (tmp_path / "plugin_runtime" / "build.py").write_text(script)
+    (tmp_path / "plugin_tools" / "build.py").write_text(script)
     assert post.main(Path(tmp_path)) == 0
     assert (tmp_path / "ran").read_text() == "yes"

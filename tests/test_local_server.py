@@ -221,9 +221,9 @@ def test_sigterm_stops_cleanly(fresh_copy):
 # -- the HTTP <-> API Gateway translation, directly ---------------------------------------------
 @pytest.fixture
 def serve_module(project, monkeypatch):
-    """The baked project's plugin_runtime.serve, imported here and forgotten afterwards."""
+    """The baked project's plugin_tools.serve, imported here and forgotten afterwards."""
     with project_modules(project):
-        from plugin_runtime import serve
+        from plugin_tools import serve
 
         yield serve
 

@@ -68,7 +68,7 @@ def project(tmp_path_factory) -> Path:
     project = bake(tmp_path_factory.mktemp("params"))
     handler = project / "handler.py"
     handler.write_text(handler.read_text(encoding="utf-8") + GET_ITEM, encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "plugin_runtime.build"], cwd=project, capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "plugin_tools.build"], cwd=project, capture_output=True,
                             text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     assert "operations: sumar, get_item" in result.stdout
@@ -79,7 +79,7 @@ def project(tmp_path_factory) -> Path:
 def plugin(project) -> Iterator:
     """The project's Plugin, imported from the bake (and forgotten afterwards)."""
     with project_modules(project):
-        from plugin_runtime.build import load_plugin
+        from plugin_tools.build import load_plugin
 
         yield load_plugin(project)
 
@@ -149,7 +149,7 @@ def test_the_document_is_valid_openapi(openapi):
 
 
 def test_the_check_command_is_clean(project):
-    result = subprocess.run([sys.executable, "-m", "plugin_runtime.check"], cwd=project, capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "plugin_tools.check"], cwd=project, capture_output=True,
                             text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == "ok: no errors, 0 warning(s)"
@@ -212,7 +212,7 @@ def mcp(plugin, method: str, params: dict | None = None, rpc_id: int = 1) -> tup
 
 @pytest.fixture(scope="module")
 def tools(project, plugin) -> dict:
-    assert (project / "plugin_runtime" / "mcp.py").exists(), "plugin_runtime/mcp.py is missing from the bake"
+    assert (project / "plugin_runtime" / "surface_mcp.py").exists(), "surface_mcp.py is missing from the bake"
     status, hello = mcp(plugin, "initialize", {"protocolVersion": MCP_VERSION, "capabilities": {},
                                                "clientInfo": {"name": "pytest", "version": "1"}})
     assert status == 200 and hello["result"]["protocolVersion"] == MCP_VERSION, hello
@@ -274,7 +274,7 @@ def test_schemathesis_over_both_operations(origin, tmp_path):
 
 def test_the_check_of_what_the_local_server_serves_is_clean(project, origin):
     """--origin fetches the manifest, the OpenAPI document and MCP tools/list (after the handshake)."""
-    result = subprocess.run([sys.executable, "-m", "plugin_runtime.check", "--origin", origin], cwd=project,
+    result = subprocess.run([sys.executable, "-m", "plugin_tools.check", "--origin", origin], cwd=project,
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == "ok: no errors, 0 warning(s)"

@@ -17,7 +17,7 @@ def test_quick_start_has_two_one_line_commands():
     commands = quick_start_commands()
     assert len(commands) == 2 and all("\n" not in c for c in commands)
     generate, test = commands
-    assert "cookiecutter --no-input" in generate and "plugin_runtime.serve" in generate
+    assert "cookiecutter --no-input" in generate and "plugin_tools.serve" in generate
     assert "pytest" in test
 
 

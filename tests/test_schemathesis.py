@@ -3,7 +3,7 @@ itself serves: every check, zero failures. The default run is bounded (a few sec
 SCHEMATHESIS_DEEP=1 for the deep run (at least 1,000 generated cases; SCHEMATHESIS_MAX_EXAMPLES
 raises the number of examples per operation, default 1000).
 
-The local server is the project's own `python3 -m plugin_runtime.serve`, so these runs cover the
+The local server is the project's own `python3 -m plugin_tools.serve`, so these runs cover the
 handler, the runtime and the document exactly as `make serve` exposes them."""
 
 from __future__ import annotations
@@ -40,12 +40,12 @@ def free_port() -> int:
 def serve(project: Path, timeout: float = 20.0) -> Iterator[str]:
     """Start the project's local server; yield its origin; stop it. Fails (never skips) when the
     server does not come up, showing what it printed."""
-    serve_py = project / "plugin_runtime" / "serve.py"
-    assert serve_py.exists(), "the project has no plugin_runtime/serve.py"
+    serve_py = project / "plugin_tools" / "serve.py"
+    assert serve_py.exists(), "the project has no plugin_tools/serve.py"
     port = free_port()
     log = project.parent / f"serve-{port}.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "plugin_runtime.serve", "--host", "127.0.0.1",
+        proc = subprocess.Popen([sys.executable, "-m", "plugin_tools.serve", "--host", "127.0.0.1",
                                  "--port", str(port), "--no-reload"], cwd=project, stdout=out, stderr=out)
     origin = f"http://127.0.0.1:{port}"
     try:
@@ -143,7 +143,7 @@ def test_schemathesis_catches_a_broken_contract(tmp_path_factory, tmp_path):
     handler = project / "handler.py"
     handler.write_text(handler.read_text(encoding="utf-8").replace("lambda_handler = plugin.lambda_handler",
                                                                    BROKEN_OPERATION), encoding="utf-8")
-    build = subprocess.run([sys.executable, "-m", "plugin_runtime.build", "--quiet"], cwd=project,
+    build = subprocess.run([sys.executable, "-m", "plugin_tools.build", "--quiet"], cwd=project,
                            capture_output=True, text=True, timeout=120, check=False)
     assert build.returncode == 0, build.stderr
     for origin in serve(project):

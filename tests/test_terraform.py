@@ -99,7 +99,7 @@ def baked(tmp_path_factory):
 def test_the_hashed_files_are_the_zipped_files():
     """main.tf's build trigger hashes exactly the files build.py zips, or edits would not deploy."""
     tf_locals = hcl2.loads((TEMPLATE_PROJECT / "main.tf").read_text(encoding="utf-8"))["locals"][0]
-    assert unquote(tf_locals["source_globs"]) == source_globs_of(TEMPLATE_PROJECT / "plugin_runtime" / "build.py")
+    assert unquote(tf_locals["source_globs"]) == source_globs_of(TEMPLATE_PROJECT / "plugin_tools" / "build.py")
 
 
 def test_every_variable_and_output_is_described_and_every_tfvar_declared(baked):

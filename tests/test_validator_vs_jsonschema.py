@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 @pytest.fixture(scope="module")
 def schema_module(tmp_path_factory):
     with project_modules(bake(tmp_path_factory.mktemp("validator"))):
-        import plugin_runtime.schema as module
+        import plugin_runtime.model_schema as module
 
         yield module
 

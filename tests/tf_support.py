@@ -86,7 +86,7 @@ class Terraform:
 
 
 def source_globs_of(build_py: Path) -> list[str]:
-    """SOURCE_GLOBS as written in plugin_runtime/build.py, read without importing the module."""
+    """SOURCE_GLOBS as written in plugin_tools/build.py, read without importing the module."""
     tree = ast.parse(build_py.read_text(encoding="utf-8"))
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "SOURCE_GLOBS" for t in node.targets):

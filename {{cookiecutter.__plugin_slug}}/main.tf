@@ -30,7 +30,7 @@ data "aws_partition" "current" {}
 data "aws_caller_identity" "current" {}
 
 locals {
-  # The files the build puts into the zip; keep equal to SOURCE_GLOBS in plugin_runtime/build.py
+  # The files the build puts into the zip; keep equal to SOURCE_GLOBS in plugin_tools/build.py
   # (a template test checks this).
   source_globs = ["*.py", "plugin_runtime/*.py", "manifest.json", "logo.png", "requirements.txt"]
   source_files = sort(distinct(flatten([for pattern in local.source_globs : fileset(path.module, pattern)])))
@@ -53,7 +53,7 @@ locals {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Build: rerun `python3 -m plugin_runtime.build` whenever the sources or the API URL change.
+# Build: rerun `python3 -m plugin_tools.build` whenever the sources or the API URL change.
 # ---------------------------------------------------------------------------------------------
 
 resource "terraform_data" "build" {
@@ -61,7 +61,7 @@ resource "terraform_data" "build" {
   input            = sha256("${local.source_hash} ${local.endpoint}")
 
   provisioner "local-exec" {
-    command     = "${var.python} -m plugin_runtime.build --origin ${local.endpoint} --quiet"
+    command     = "${var.python} -m plugin_tools.build --origin ${local.endpoint} --quiet"
     working_dir = path.module
   }
 }

@@ -155,7 +155,7 @@ variable "tracing_mode" {
 }
 
 variable "python" {
-  description = "Python interpreter that runs the build step (python3 -m plugin_runtime.build) during terraform apply."
+  description = "Python interpreter that runs the build step (python3 -m plugin_tools.build) during terraform apply."
   type        = string
   default     = "python3"
 }

@@ -1,7 +1,20 @@
 """A small runtime that serves typed Python functions as a ChatGPT plugin, a GPT Action
-(OpenAPI) and an MCP server from one AWS Lambda. You should not need to edit it."""
+(OpenAPI) and an MCP server from one AWS Lambda. You should not need to edit it.
 
-from .app import OperationError, Plugin
-from .schema import Field
+Its layers, each importing only from the ones before it:
+
+- the model: ``model_schema`` (type hints to JSON Schema, validation), ``model_operation`` (an
+  operation's signature and docstring), ``model_registry`` (the operations and the plugin's facts);
+- the transport: ``transport`` (the API Gateway event as a request, JSON responses, routes);
+- the surfaces, which never import each other: ``surface_rest``, ``surface_manifest``,
+  ``surface_openapi``, ``surface_mcp``;
+- ``plugin``: the ``Plugin`` object, which registers operations and dispatches to the surfaces.
+
+The development tools (build, check, serve, invoke) live in ``plugin_tools`` and never ship.
+"""
+
+from .model_operation import OperationError
+from .model_schema import Field
+from .plugin import Plugin
 
 __all__ = ["Field", "OperationError", "Plugin"]

@@ -57,7 +57,7 @@ def make_event(method: str = "POST", path: str = "/sumar", body: object = None, 
 @pytest.fixture
 def handler() -> Callable[[dict, object], dict]:
     """The Lambda entry point named in terraform.tfvars."""
-    from plugin_runtime.build import load_plugin
+    from plugin_tools.build import load_plugin
 
     return load_plugin(PROJECT).lambda_handler
 

@@ -13,9 +13,9 @@ import pytest
 from conftest import PROJECT, make_event
 
 from plugin_runtime import Field, OperationError, Plugin
-from plugin_runtime import build as builder
-from plugin_runtime.app import parse_docstring
-from plugin_runtime.schema import SchemaError
+from plugin_runtime.model_operation import parse_docstring
+from plugin_runtime.model_schema import SchemaError
+from plugin_tools import build as builder
 
 
 def test_openapi_json_is_fresh():
@@ -70,9 +70,9 @@ def test_zip_holds_exactly_the_sources(tmp_path):
         assert zf.testzip() is None
     expected = [p.relative_to(PROJECT).as_posix() for p in builder.source_files(PROJECT)]
     assert names == sorted(expected)
-    assert {"handler.py", "manifest.json", "logo.png", "plugin_runtime/app.py"} <= set(names)
+    assert {"handler.py", "manifest.json", "logo.png", "plugin_runtime/plugin.py"} <= set(names)
     assert not any(n.startswith("tests/") or "__pycache__" in n for n in names)
-    assert not builder.DEV_ONLY.intersection(names)  # build, check, serve, invoke never run in Lambda
+    assert not any(n.startswith("plugin_tools/") for n in names)  # build, check, serve, invoke never run in Lambda
     assert size < 64 * 1024
 
 

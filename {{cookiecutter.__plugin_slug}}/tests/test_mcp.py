@@ -15,9 +15,9 @@ from typing import TypedDict
 import pytest
 from conftest import PROJECT, load_event, make_event
 
-from plugin_runtime import mcp as server
-from plugin_runtime.app import OperationError, Plugin
-from plugin_runtime.schema import validate
+from plugin_runtime import OperationError, Plugin
+from plugin_runtime import surface_mcp as server
+from plugin_runtime.model_schema import validate
 
 MODERN = "2026-07-28"
 HANDSHAKE = ("2025-03-26", "2025-06-18", "2025-11-25")
@@ -79,7 +79,7 @@ def call_tool(call, arguments: object, version: str = "2025-11-25", name: str = 
 
 @pytest.fixture
 def sumar():
-    from plugin_runtime.build import load_plugin
+    from plugin_tools.build import load_plugin
 
     return load_plugin(PROJECT).operations["sumar"]
 

@@ -1,6 +1,6 @@
 """Serve every route on your machine exactly as the Lambda answers it behind API Gateway.
 
-    python3 -m plugin_runtime.serve [--port 8080] [--host 127.0.0.1] [--allow-host my.tunnel.example]
+    python3 -m plugin_tools.serve [--port 8080] [--host 127.0.0.1] [--allow-host my.tunnel.example]
 
 Each HTTP request becomes a full API Gateway HTTP API (payload 2.0) event for the same
 ``lambda_handler`` that runs in AWS, and its response goes back unchanged (base64 bodies decoded).
@@ -33,9 +33,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote
 
-from .mcp import DEFAULT_ALLOWED_ORIGINS, LOCAL_HOSTS, extra_allowed_origins, is_local_origin
+from plugin_runtime.surface_mcp import DEFAULT_ALLOWED_ORIGINS, LOCAL_HOSTS, extra_allowed_origins, is_local_origin
 
-PROJECT = Path(__file__).resolve().parent.parent
+from .project import PROJECT, BuildError, load_plugin
+
 WATCHED = ("*.py", "plugin_runtime/*.py", "manifest.json", "logo.png", "terraform.tfvars")
 POLL_SECONDS = 0.3
 # API Gateway refuses larger payloads itself; smaller ones reach the handler, which has its own limit.
@@ -294,8 +295,6 @@ class LocalServer(ThreadingHTTPServer):
 # -- processes ---------------------------------------------------------------------------------
 def load_handler(project: Path):
     """The lambda_handler named in terraform.tfvars, or one that explains why it cannot load."""
-    from .build import BuildError, load_plugin
-
     try:
         return load_plugin(project).lambda_handler
     except BuildError as exc:
@@ -355,7 +354,7 @@ def listen(host: str, port: int) -> socket.socket:
 def start_child(sock: socket.socket, allowed: list[str]) -> subprocess.Popen:
     fd = sock.fileno()
     os.set_inheritable(fd, True)
-    cmd = [sys.executable, "-m", "plugin_runtime.serve", "--child-fd", str(fd)]
+    cmd = [sys.executable, "-m", "plugin_tools.serve", "--child-fd", str(fd)]
     for host in allowed:
         cmd += ["--allow-host", host]
     # A session of its own: Ctrl-C in the terminal reaches only the supervisor, which stops the child.
@@ -406,7 +405,7 @@ def _interrupt(*_: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python3 -m plugin_runtime.serve", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python3 -m plugin_tools.serve", description=__doc__.split("\n")[0])
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
     parser.add_argument("--allow-host", action="append", default=[], metavar="HOST",

@@ -1,6 +1,6 @@
 """Build the deployable artefacts: openapi.json (the committed contract) and lambda.zip.
 
-Run as ``python3 -m plugin_runtime.build``. The post-generation hook, ``make build`` and
+Run as ``python3 -m plugin_tools.build``. The post-generation hook, ``make build`` and
 Terraform's build step all run this same command. Standard library only, so it needs no
 virtual environment; it calls pip only when requirements.txt lists packages.
 
@@ -12,54 +12,30 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import traceback
 import zipfile
 from pathlib import Path
 
 from .check import check_built, check_manifest_file, gate
+from .project import PROJECT, BuildError, load_plugin, read_tfvars
 
-PROJECT = Path(__file__).resolve().parent.parent
 LOCAL_ORIGIN = "http://localhost:8080"
 # What goes into the zip besides installed requirements. main.tf hashes the same files
 # (local.source_files); a test keeps the two lists equal.
 SOURCE_GLOBS = ("*.py", "plugin_runtime/*.py", "manifest.json", "logo.png", "requirements.txt")
-# Development tools that never run in the Lambda stay out of the zip (Terraform still hashes
-# them: a change there rebuilds an identical zip, which is harmless).
-DEV_ONLY = frozenset(f"plugin_runtime/{name}.py" for name in ("build", "check", "invoke", "serve"))
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
-_TFVAR = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*("(?:[^"\\]|\\.)*")\s*(?:#.*)?$')
-
-
-class BuildError(Exception):
-    """A problem the user can fix; printed as one line, without a traceback."""
-
-
-def read_tfvars(project: Path = PROJECT) -> dict[str, str]:
-    """The string settings in terraform.tfvars, so names and paths are written only there."""
-    path = project / "terraform.tfvars"
-    values: dict[str, str] = {}
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            match = _TFVAR.match(line)
-            if match:
-                values[match.group(1)] = json.loads(match.group(2))
-    return values
 
 
 def source_files(project: Path = PROJECT) -> list[Path]:
     """Every file that goes into the zip from the project itself, sorted."""
     found = {p for pattern in SOURCE_GLOBS for p in project.glob(pattern) if p.is_file()}
-    kept = [p for p in found if p.relative_to(project).as_posix() not in DEV_ONLY]
-    return sorted(kept, key=lambda p: p.relative_to(project).as_posix())
+    return sorted(found, key=lambda p: p.relative_to(project).as_posix())
 
 
 def requirements(project: Path = PROJECT) -> list[str]:
@@ -68,30 +44,6 @@ def requirements(project: Path = PROJECT) -> list[str]:
         return []
     lines = (line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines())
     return [line for line in lines if line]
-
-
-def load_plugin(project: Path = PROJECT, handler: str | None = None):
-    """Import the handler module named in terraform.tfvars and return its Plugin."""
-    handler = handler or read_tfvars(project).get("lambda_handler", "handler.lambda_handler")
-    module_name, _, attr = handler.rpartition(".")
-    sys.dont_write_bytecode = True  # keep a fresh bake free of __pycache__ folders
-    if str(project) not in sys.path:
-        sys.path.insert(0, str(project))
-    try:
-        module = importlib.import_module(module_name)
-    except SyntaxError as exc:
-        where = f"{Path(exc.filename or module_name).name}, line {exc.lineno}"
-        raise BuildError(f"cannot import {module_name}.py: SyntaxError: {exc.msg} ({where})") from None
-    except Exception as exc:
-        frame = traceback.extract_tb(exc.__traceback__)[-1]
-        detail = " ".join(str(exc).split())
-        raise BuildError(f"cannot import {module_name}.py: {type(exc).__name__}: {detail} "
-                         f"({Path(frame.filename).name}, line {frame.lineno})") from None
-    entry = getattr(module, attr, None)
-    plugin = getattr(entry, "__self__", None)
-    if plugin is None or not hasattr(plugin, "operations"):
-        raise BuildError(f"{handler} must be a Plugin's lambda_handler (lambda_handler = plugin.lambda_handler)")
-    return plugin
 
 
 def render_openapi(plugin, origin: str) -> str:
@@ -207,10 +159,10 @@ def write_zip(project: Path, target: Path, deps: Path | None, runtime: str | Non
 
 
 def _stop_on(findings: list) -> None:
-    """Print the warnings of plugin_runtime.check; refuse to build on its errors."""
+    """Print the warnings of plugin_tools.check; refuse to build on its errors."""
     errors = gate(findings)
     if errors:
-        raise BuildError(f"{len(errors)} rule(s) broken (python3 -m plugin_runtime.check lists them):\n"
+        raise BuildError(f"{len(errors)} rule(s) broken (python3 -m plugin_tools.check lists them):\n"
                          + "\n".join(errors))
 
 
@@ -238,7 +190,7 @@ def build(project: Path = PROJECT, origin: str | None = None, quiet: bool = Fals
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python3 -m plugin_runtime.build", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python3 -m plugin_tools.build", description=__doc__.split("\n")[0])
     parser.add_argument("--origin", help="server URL to write into openapi.json (default: keep the current one)")
     parser.add_argument("--quiet", action="store_true", help="print nothing on success")
     args = parser.parse_args(argv)

@@ -1,6 +1,6 @@
 """Invoke the handler locally with a sample event, the way Lambda would.
 
-    python3 -m plugin_runtime.invoke events/post_sumar.json
+    python3 -m plugin_tools.invoke events/post_sumar.json
 
 Prints the response; a JSON body is shown decoded so it reads at a glance. No AWS account, no
 Docker: the handler is plain Python.
@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from .build import BuildError, load_plugin
+from .project import BuildError, load_plugin
 
 
 def invoke(event_path: Path, handler: str | None = None) -> dict:
@@ -24,7 +24,7 @@ def invoke(event_path: Path, handler: str | None = None) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python3 -m plugin_runtime.invoke", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python3 -m plugin_tools.invoke", description=__doc__.split("\n")[0])
     parser.add_argument("event", type=Path,
                         help="an API Gateway HTTP API (payload 2.0) event, e.g. events/post_sumar.json")
     parser.add_argument("--handler", help="module.function (default: lambda_handler from terraform.tfvars)")

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .app import Operation, Plugin
+    from .model_operation import Operation
+    from .model_registry import Registry
 
 SUMMARY_LIMIT = 300
 DESCRIPTION_LIMIT = 300
@@ -69,7 +70,7 @@ def operation_object(op: Operation) -> dict:
     return doc
 
 
-def build_openapi(plugin: Plugin, origin: str) -> dict:
+def build_openapi(plugin: Registry, origin: str) -> dict:
     """The whole document, with ``servers[0].url`` set to the origin it is served from."""
     manifest = plugin.manifest
     paths: dict[str, dict] = {}

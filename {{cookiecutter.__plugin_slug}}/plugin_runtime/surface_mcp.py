@@ -23,11 +23,14 @@ from __future__ import annotations
 import os
 import typing
 
-from .app import HTTPError, OperationError, encode_json, json_response, parse_json
-from .schema import validate
+from .model_operation import ArgumentsError, OperationError
+from .model_schema import validate
+from .transport import HTTPError, encode_json, json_response, parse_json
 
 if typing.TYPE_CHECKING:
-    from .app import Operation, Plugin, Request
+    from .model_operation import Operation
+    from .model_registry import Registry
+    from .transport import Request
 
 HANDSHAKE_VERSIONS = ("2025-03-26", "2025-06-18", "2025-11-25")
 MODERN_VERSIONS = ("2026-07-28",)
@@ -96,7 +99,7 @@ class _Fail(Exception):
 
 
 # -- the entry point ------------------------------------------------------------------------
-def handle(plugin: Plugin, req: Request) -> dict:
+def handle(plugin: Registry, req: Request) -> dict:
     """Answer one POST /mcp (an API Gateway payload 2.0 response)."""
     headers = req.headers
     origin = headers.get("origin")
@@ -142,7 +145,7 @@ def handle(plugin: Plugin, req: Request) -> dict:
 
 
 # -- handshake era (2025-03-26 .. 2025-11-25) -------------------------------------------------
-def _handshake(plugin: Plugin, msg: object, version: str, in_batch: bool) -> tuple[int, dict | str | None]:
+def _handshake(plugin: Registry, msg: object, version: str, in_batch: bool) -> tuple[int, dict | str | None]:
     """(HTTP status, JSON-RPC reply (a dict, or already encoded) or None for "202 Accepted")."""
     try:
         method, rid, params = _envelope(msg)
@@ -172,7 +175,7 @@ def _handshake(plugin: Plugin, msg: object, version: str, in_batch: bool) -> tup
     return 200, {"jsonrpc": "2.0", "id": rid, "result": result}
 
 
-def _batch(plugin: Plugin, batch: list, version: str) -> dict:
+def _batch(plugin: Registry, batch: list, version: str) -> dict:
     if version not in BATCH_VERSIONS:
         return _error_response(400, None, INVALID_REQUEST,
                                f"JSON-RPC batches are not supported at protocol version {version}; "
@@ -186,7 +189,7 @@ def _batch(plugin: Plugin, batch: list, version: str) -> dict:
     return {"statusCode": 200, "headers": _JSON_HEADERS.copy(), "body": f"[{body}]"}
 
 
-def _initialize(plugin: Plugin, params: dict) -> dict:
+def _initialize(plugin: Registry, params: dict) -> dict:
     proposed = params.get("protocolVersion")
     if not isinstance(proposed, str):
         raise _Fail(INVALID_PARAMS, "initialize needs params.protocolVersion (a string such as "
@@ -203,7 +206,7 @@ def _initialize(plugin: Plugin, params: dict) -> dict:
 
 
 # -- stateless era (2026-07-28) ----------------------------------------------------------------
-def _modern(plugin: Plugin, req: Request, msg: object, header_version: str | None) -> dict:
+def _modern(plugin: Registry, req: Request, msg: object, header_version: str | None) -> dict:
     if isinstance(msg, list):
         return _error_response(400, None, INVALID_REQUEST,
                                "JSON-RPC batches are not supported; send one request per POST")
@@ -265,7 +268,7 @@ def _check_envelope(headers: dict, method: str, params: dict, header_version: st
                     {"supported": list(SUPPORTED_VERSIONS), "requested": str(body_version)})
 
 
-def _discover(plugin: Plugin) -> dict:
+def _discover(plugin: Registry) -> dict:
     catalog = _catalog(plugin)
     result: dict = {"supportedVersions": list(SUPPORTED_VERSIONS),
                     "capabilities": {"tools": {"listChanged": False}},
@@ -289,7 +292,7 @@ def decode_header_value(value: str | None) -> str | None:
 
 
 # -- tools (both eras) ------------------------------------------------------------------------
-def _call_tool(plugin: Plugin, params: dict, structured: bool) -> dict | _Open:
+def _call_tool(plugin: Registry, params: dict, structured: bool) -> dict | _Open:
     name = params.get("name")
     if not isinstance(name, str):
         raise _Fail(INVALID_PARAMS, "tools/call needs params.name, the name of a tool from tools/list")
@@ -304,8 +307,8 @@ def _call_tool(plugin: Plugin, params: dict, structured: bool) -> dict | _Open:
         raise _Fail(INVALID_PARAMS, "params.arguments must be an object of argument names and values")
     try:
         args = op.arguments_from_json(arguments)
-    except HTTPError as exc:
-        return _tool_error(f"Invalid arguments for {name}: {exc.message}. The input schema is in tools/list.")
+    except ArgumentsError as exc:
+        return _tool_error(f"Invalid arguments for {name}: {exc}. The input schema is in tools/list.")
     try:
         value = op.call(args)
     except OperationError as exc:
@@ -348,7 +351,7 @@ def _check_cursor(params: dict) -> None:
 class _Catalog:
     """What tools/list, initialize and server/discover say, built once per plugin."""
 
-    def __init__(self, plugin: Plugin) -> None:
+    def __init__(self, plugin: Registry) -> None:
         self.size = len(plugin.operations)
         try:
             manifest = plugin.manifest
@@ -366,7 +369,7 @@ class _Catalog:
         return self._oldest if version == "2025-03-26" else self._modern
 
 
-def _catalog(plugin: Plugin) -> _Catalog:
+def _catalog(plugin: Registry) -> _Catalog:
     catalog = plugin.__dict__.get("_mcp_catalog")
     if catalog is None or catalog.size != len(plugin.operations):
         catalog = plugin.__dict__["_mcp_catalog"] = _Catalog(plugin)

@@ -1,0 +1,161 @@
+"""The model: an operation is a typed Python function plus everything derived from it.
+
+Its signature gives the parameters and their JSON Schema, its docstring the descriptions the
+model reads; where each parameter travels in an HTTP request (path, query or body) follows from
+the method and path. Nothing here knows about HTTP responses, MCP or any other surface: the
+surfaces read what this layer derives.
+"""
+
+from __future__ import annotations
+
+import typing
+
+from .model_schema import SchemaError, schema_for, strip_optional, validate
+
+if typing.TYPE_CHECKING:
+    from collections.abc import Callable
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+QUERY_METHODS = frozenset({"GET", "DELETE"})
+_DOC_SECTIONS = {"args:", "arguments:", "parameters:", "params:", "returns:", "return:",
+                 "raises:", "yields:", "examples:", "example:", "notes:", "note:"}
+
+
+class OperationError(Exception):
+    """Raise from an operation to refuse input it cannot handle (HTTP 400, MCP ``isError``)."""
+
+
+class ArgumentsError(ValueError):
+    """Arguments that do not fit an operation's schema; each surface answers it its own way."""
+
+
+def _dedent(doc: str) -> list[str]:
+    lines = doc.expandtabs().splitlines()
+    indents = [len(s) - len(s.lstrip()) for s in lines[1:] if s.strip()]
+    cut = min(indents, default=0)
+    return [lines[0].strip()] + [s[cut:].rstrip() for s in lines[1:]]
+
+
+def parse_docstring(doc: str | None) -> tuple[str, str, dict[str, str]]:
+    """(summary, description, {param: text}) from a Google-style docstring."""
+    if not doc or not doc.strip():
+        return "", "", {}
+    lines = _dedent(doc)
+    while lines and not lines[0]:
+        lines.pop(0)
+    blank = lines.index("") if "" in lines else len(lines)
+    summary = " ".join(s.strip() for s in lines[:blank])
+    body: list[str] = []
+    params: dict[str, str] = {}
+    section, current = None, None
+    for line in lines[blank:]:
+        stripped = line.strip()
+        if stripped.lower() in _DOC_SECTIONS and not line.startswith(" "):
+            section, current = stripped.lower(), None
+            continue
+        if section is None:
+            body.append(line)
+        elif section in ("args:", "arguments:", "parameters:", "params:") and stripped:
+            head, sep, text = stripped.partition(":")
+            name = head.split("(")[0].strip()
+            if sep and name.isidentifier() and len(line) - len(line.lstrip()) <= 4:
+                current = name
+                params[name] = text.strip()
+            elif current:
+                params[current] = f"{params[current]} {stripped}".strip()
+    description = "\n".join(body).strip()
+    return summary, description, params
+
+
+class Param:
+    """One argument of an operation and where it travels in an HTTP request."""
+
+    __slots__ = ("default", "location", "name", "required", "schema")
+
+    def __init__(self, name: str, schema: dict, required: bool, default: object, location: str):
+        self.name, self.schema, self.required = name, schema, required
+        self.default, self.location = default, location
+
+
+class Operation:
+    """A typed Python function plus everything derived from it."""
+
+    def __init__(self, func: Callable, *, method: str, path: str | None, read_only: bool,
+                 destructive: bool | None, idempotent: bool | None, open_world: bool) -> None:
+        code = func.__code__
+        if code.co_flags & 0x0C:
+            raise SchemaError(f"{func.__name__}: *args and **kwargs cannot be described; name every parameter")
+        self.func = func
+        self.name = func.__name__
+        self.method = method.upper()
+        self.path = path or f"/{self.name}"
+        self.summary, self.description, docs = parse_docstring(func.__doc__)
+        self.read_only = read_only
+        self.destructive = (not read_only) if destructive is None else destructive
+        self.idempotent = read_only if idempotent is None else idempotent
+        self.open_world = open_world
+        hints = typing.get_type_hints(func, include_extras=True)
+        names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+        positional_defaults = func.__defaults__ or ()
+        first_default = code.co_argcount - len(positional_defaults)
+        defaults = dict(zip(names[first_default:code.co_argcount], positional_defaults, strict=True))
+        defaults.update(func.__kwdefaults__ or {})
+        in_path = {seg[1:-1] for seg in self.path.split("/") if seg.startswith("{") and seg.endswith("}")}
+        unknown = in_path.difference(names)
+        if unknown:
+            raise SchemaError(f"{self.name}: path {self.path} names {sorted(unknown)}, "
+                              "which the function has no parameter for")
+        self.params: list[Param] = []
+        for name in names:
+            if name not in hints:
+                raise SchemaError(f"{self.name}: parameter {name!r} needs a type hint")
+            schema = schema_for(hints[name])
+            if docs.get(name) and "description" not in schema:
+                schema["description"] = docs[name]
+            _, optional = strip_optional(_unannotated(hints[name]))
+            required = name not in defaults
+            if optional and required:
+                raise SchemaError(f"{self.name}: optional parameter {name!r} needs a default (e.g. = None)")
+            location = ("path" if name in in_path else "query" if self.method in QUERY_METHODS else "body")
+            if location != "body" and schema.get("type") not in ("string", "integer", "number", "boolean"):
+                raise SchemaError(f"{self.name}: parameter {name!r} travels in the URL, so it must be a scalar")
+            self.params.append(Param(name, schema, required or location == "path", defaults.get(name), location))
+        self.input_schema = _object_schema(self.params)
+        self.body_schema = _object_schema([p for p in self.params if p.location == "body"])
+        self.has_body = self.method in BODY_METHODS
+        returned = hints.get("return")
+        if returned is None:
+            raise SchemaError(f"{self.name}: add a return type hint (a TypedDict describes the answer best)")
+        out = schema_for(returned)
+        self.wraps_result = out.get("type") != "object"
+        self.output_schema = (
+            {"type": "object", "properties": {"result": out}, "required": ["result"]} if self.wraps_result else out
+        )
+
+    def call(self, arguments: dict) -> dict:
+        """Run the function with validated arguments; the answer is always a JSON object."""
+        result = self.func(**arguments)
+        return {"result": result} if self.wraps_result else result
+
+    def arguments_from_json(self, data: object) -> dict:
+        """Validate a JSON object of arguments (an MCP call or a request body) and fill defaults."""
+        error = validate(self.input_schema, data)
+        if error:
+            raise ArgumentsError(error)
+        args = dict(data)  # type: ignore[call-overload]
+        for p in self.params:
+            if p.name not in args and not p.required:
+                args[p.name] = p.default
+        return args
+
+def _unannotated(tp: object) -> object:
+    return typing.get_args(tp)[0] if typing.get_origin(tp) is typing.Annotated else tp
+
+
+def _object_schema(params: list[Param]) -> dict:
+    schema: dict = {"type": "object", "properties": {p.name: p.schema for p in params},
+                    "additionalProperties": False}
+    required = [p.name for p in params if p.required]
+    if required:
+        schema["required"] = required
+    return schema

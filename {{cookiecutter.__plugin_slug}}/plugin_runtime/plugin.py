@@ -1,0 +1,120 @@
+"""The plugin object at the top of the runtime: it registers operations, routes each request to
+the surface that answers it, and is the Lambda entry point.
+
+Everything a surface needs (HTTP route, OpenAPI operation, MCP tool) is derived from the
+operation's Python signature and docstring, so an operation is written exactly once. The OpenAPI
+and MCP surfaces are imported on their first request: a cold start serving a REST call loads
+neither.
+"""
+
+from __future__ import annotations
+
+import typing
+
+from .model_operation import Operation
+from .model_registry import ROOT, Registry
+from .model_schema import SchemaError
+from .surface_manifest import logo_response, manifest_for
+from .surface_rest import serve_operation
+from .transport import (
+    LOGO_PATH,
+    MANIFEST_PATH,
+    MCP_PATH,
+    OPENAPI_PATH,
+    HTTPError,
+    Request,
+    RouteError,
+    Router,
+    json_response,
+)
+
+if typing.TYPE_CHECKING:
+    from collections.abc import Callable
+
+_INTERNAL_ERROR = {"error": "internal_error",
+                   "message": "the operation failed unexpectedly; the details are in the function's logs"}
+
+
+class Plugin(Registry):
+    """The registry of operations and the Lambda entry point (``lambda_handler``)."""
+
+    def __init__(self, version: str = "1.0.0", root: str = ROOT) -> None:
+        super().__init__(version, root)
+        self.router = Router()
+        self._cache: dict[tuple[str, str], dict] = {}
+        self.router.add("GET", MANIFEST_PATH, self._serve_manifest)
+        self.router.add("GET", OPENAPI_PATH, self._serve_openapi)
+        self.router.add("GET", LOGO_PATH, self._serve_logo)
+        self.router.add("POST", MCP_PATH, self._serve_mcp)
+
+    # -- registration -------------------------------------------------------------------
+    def operation(self, func: Callable | None = None, *, method: str = "POST", path: str | None = None,
+                  read_only: bool = False, destructive: bool | None = None, idempotent: bool | None = None,
+                  open_world: bool = False) -> Callable:
+        """Register a typed function as an operation: an HTTP route, an OpenAPI operation and an
+        MCP tool. ``read_only=True`` marks a pure function (safe to run without asking)."""
+
+        def register(fn: Callable) -> Callable:
+            op = Operation(fn, method=method, path=path, read_only=read_only, destructive=destructive,
+                           idempotent=idempotent, open_world=open_world)
+            self.add(op)
+            try:
+                self.router.add(op.method, op.path, lambda req, params, op=op: serve_operation(op, req, params))
+            except RouteError as exc:
+                del self.operations[op.name]
+                raise SchemaError(str(exc)) from None
+            return fn
+
+        return register(func) if func is not None else register
+
+    # -- the entry point ----------------------------------------------------------------
+    def lambda_handler(self, event: dict, context: object = None) -> dict:
+        """AWS Lambda entry point for API Gateway HTTP API (payload 2.0) events."""
+        try:
+            req = Request(event)
+            handler, params = self.router.resolve(req.method, req.path)
+            return handler(req, params)
+        except HTTPError as exc:
+            return exc.response()
+        except Exception:  # a bug in an operation: log it for the owner, hide it from the caller
+            import traceback  # only on this path: it costs milliseconds of cold start
+
+            traceback.print_exc()
+            return json_response(500, _INTERNAL_ERROR)
+
+    # -- documents ----------------------------------------------------------------------
+    def manifest_for(self, origin: str) -> dict:
+        """The manifest as served from ``origin``: every URL is absolute on that origin."""
+        return manifest_for(self, origin)
+
+    def openapi_for(self, origin: str) -> dict:
+        """The OpenAPI document as served from ``origin``."""
+        from .surface_openapi import build_openapi
+
+        return build_openapi(self, origin)
+
+    def _cached(self, kind: str, origin: str, make: Callable[[str], dict]) -> dict:
+        key = (kind, origin)
+        response = self._cache.get(key)
+        if response is None:
+            if len(self._cache) > 64:
+                self._cache.clear()
+            response = self._cache[key] = json_response(200, make(origin))
+        return response
+
+    def _serve_manifest(self, req: Request, _: dict) -> dict:
+        return self._cached("manifest", req.origin, self.manifest_for)
+
+    def _serve_openapi(self, req: Request, _: dict) -> dict:
+        return self._cached("openapi", req.origin, self.openapi_for)
+
+    def _serve_logo(self, req: Request, _: dict) -> dict:
+        response = self._cache.get(("logo", ""))
+        if response is None:  # read and encoded once per container, like the other documents
+            response = self._cache[("logo", "")] = logo_response(self)
+        return response
+
+    def _serve_mcp(self, req: Request, _: dict) -> dict:
+        from .surface_mcp import handle
+
+        return handle(self, req)

@@ -1,0 +1,30 @@
+"""The ChatGPT plugin manifest surface: /.well-known/ai-plugin.json and the logo it points at.
+
+The project's manifest.json holds the human-written fields; every URL in the served copy is
+made absolute on the origin the request came to, as the manifest rules require.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .model_registry import Registry
+from .transport import LOGO_PATH, OPENAPI_PATH
+
+
+def manifest_for(registry: Registry, origin: str) -> dict:
+    """The manifest as served from ``origin``: every URL is absolute on that origin."""
+    doc = dict(registry.manifest)
+    doc["api"] = {**doc.get("api", {}), "type": "openapi", "url": origin + OPENAPI_PATH}
+    doc["logo_url"] = origin + LOGO_PATH
+    return doc
+
+
+def logo_response(registry: Registry) -> dict:
+    """logo.png as an API Gateway base64 response (built once per container by the caller)."""
+    import base64  # only for the logo and base64 bodies: it costs cold start on JSON requests
+
+    with open(os.path.join(registry.root, "logo.png"), "rb") as fh:
+        data = base64.b64encode(fh.read()).decode("ascii")
+    return {"statusCode": 200, "headers": {"content-type": "image/png", "cache-control": "public, max-age=3600"},
+            "body": data, "isBase64Encoded": True}

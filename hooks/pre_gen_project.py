@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import re
+import shlex
 import sys
 from urllib.parse import urlsplit
 
@@ -165,10 +167,78 @@ def validate(context: dict) -> list[str]:
     return [c for c in checks if c]
 
 
+# The retry line printed after the errors.
+PLACEHOLDER = "<fix this>"
+PROMPTS = ("plugin_name", "description_for_human", "description_for_model", "contact_email", "legal_info_url",
+           "aws_region", "lambda_runtime", "lambda_architecture")  # cookiecutter.json's order (a test checks)
+# Characters that end a line somewhere (a terminal, str.splitlines) or are C0/DEL controls.
+_BREAKS = frozenset([chr(i) for i in range(32)] + ["\x7f", "\x85", "\u2028", "\u2029"])
+# Jinja's openers and raw block, spelled in pieces: this file is itself rendered by Jinja.
+_JINJA_OPENERS = ("{" + "{", "{" + "%", "{" + "#")
+_RAW, _ENDRAW = "{" + "% raw %" + "}", "{" + "% endraw %" + "}"
+
+
+def prompted_keys(context: dict) -> list[str]:
+    """The answers the user gave: the context's keys not starting with "_", in PROMPTS order (tojson
+    sorts the keys, and cookiecutter.json may be out of reach: _repo_dir can be relative to elsewhere)."""
+    keys = [key for key in context if not key.startswith("_")]
+    return sorted(keys, key=lambda key: PROMPTS.index(key) if key in PROMPTS else len(PROMPTS))
+
+
+def shell_quote(value: str) -> str:
+    """shlex.quote, except for text holding a line break or control character (a multi-line
+    description_for_model): dollar-single-quotes, $'...' (bash, zsh, ksh and POSIX.1-2024; not dash),
+    with \\n, \\t and every other such character escaped, so the quoted text is always one line."""
+    if not any(c in _BREAKS for c in value):
+        return shlex.quote(value)
+    named = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\t": "\\t"}
+    body = "".join(named.get(c) or ("".join(f"\\x{b:02x}" for b in c.encode()) if c in _BREAKS else c)
+                   for c in value)
+    return "$'" + body + "'"
+
+
+def as_typed(value: str) -> str:
+    """cookiecutter renders key=value extra context with Jinja but keeps typed answers literal; a raw
+    block (or, if the answer itself says endraw, one expression per brace) gives back the same text."""
+    if not any(opener in value for opener in _JINJA_OPENERS):
+        return value
+    if "endraw" not in value:
+        return _RAW + value + _ENDRAW
+    return value.replace("{", "{" + "{ '{' }" + "}")
+
+
+def _same_dir(a: object, b: object) -> bool:
+    return isinstance(a, str) and isinstance(b, str) and os.path.realpath(a) == os.path.realpath(b)
+
+
+def retry_hint(context: dict, problems: list[str]) -> str:
+    """One line: the command that bakes again with every answer kept and PLACEHOLDER for the bad ones.
+
+    cookiecutter cannot ask again. Its replay file (written before this hook runs) is no way back:
+    it holds the derived names rendered from the bad plugin_name, and --replay-file renders nothing.
+    """
+    bad = {problem.split(":", 1)[0] for problem in problems}
+    words = ["cookiecutter", "--no-input", shell_quote(str(context.get("_template") or "<template>"))]
+    if context.get("_checkout"):
+        words += ["--checkout", shell_quote(str(context["_checkout"]))]
+    output_dir = context.get("_output_dir")
+    if output_dir and not _same_dir(output_dir, os.environ.get("PWD")):  # not when it is where the user is
+        words += ["--output-dir", shell_quote(str(output_dir))]
+    for key in prompted_keys(context):
+        value = PLACEHOLDER if key in bad else as_typed(str(context[key]))
+        words.append(f"{key}={shell_quote(value)}")
+    return f"To retry keeping your other answers, replace {PLACEHOLDER} and run: {' '.join(words)}"
+
+
 def main(context: dict) -> int:
-    problems = validate(context)
+    unedited = [f"{key}: still {PLACEHOLDER!r}; put your answer there" for key in prompted_keys(context)
+                if context[key] == PLACEHOLDER]
+    flagged = {problem.split(":", 1)[0] for problem in unedited}
+    problems = unedited + [p for p in validate(context) if p.split(":", 1)[0] not in flagged]
     for problem in problems:
         print(f"ERROR: {problem}", file=sys.stderr)
+    if problems:
+        print(retry_hint(context, problems), file=sys.stderr)
     return 1 if problems else 0
 
 

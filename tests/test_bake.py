@@ -4,6 +4,9 @@ list. Every successful bake is checked for leftover Jinja, JSON, HCL, manifest a
 from __future__ import annotations
 
 import json
+import os
+import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -152,6 +155,9 @@ def test_must_fail(tmp_path, capfd, key, value):
     err = capfd.readouterr().err
     lines = [line for line in err.splitlines() if line.startswith("ERROR: ")]
     assert lines and all(line.startswith(f"ERROR: {key}: ") for line in lines), err
+    hints = [line for line in err.splitlines() if line.startswith("To retry")]
+    assert len(hints) == 1 and f" {key}='<fix this>'" in hints[0], err
+    assert err.splitlines().index(hints[0]) == err.splitlines().index(lines[-1]) + 1, err
 
 
 def test_cli_prints_the_hooks_line_and_leaves_no_folder(tmp_path):
@@ -161,3 +167,68 @@ def test_cli_prints_the_hooks_line_and_leaves_no_folder(tmp_path):
     assert run.returncode != 0
     assert "ERROR: contact_email: 'not-an-email' is not an email address (e.g. 'support@example.com')" in run.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+HINT = "To retry keeping your other answers, replace <fix this> and run: "
+
+
+def _cli(home, *args: str, bash: str = "") -> subprocess.CompletedProcess:
+    """`cookiecutter ARGS` (or a bash script in which `cookiecutter` runs it), with a user config of its
+    own so the replay file lands in the test's folder, not ~/.cookiecutter_replay."""
+    config = home / "config.yaml"
+    config.write_text(f"replay_dir: {json.dumps(str(home / 'replay'))}\n"
+                      f"cookiecutters_dir: {json.dumps(str(home / 'cookiecutters'))}\n", encoding="utf-8")
+    env = {**os.environ, "COOKIECUTTER_CONFIG": str(config), "PYTHON": sys.executable}
+    command = ["bash", "-c", f'cookiecutter() {{ "$PYTHON" -m cookiecutter "$@"; }}; {bash}'] if bash else [
+        sys.executable, "-m", "cookiecutter", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False, env=env)
+
+
+def _retry_command(stderr: str) -> str:
+    hints = [line for line in stderr.splitlines() if line.startswith(HINT)]
+    assert len(hints) == 1, stderr
+    return hints[0][len(HINT):]
+
+
+def test_cli_failure_prints_a_retry_command_that_bakes_once_the_bad_answer_is_fixed(tmp_path):
+    """A 32-character name costs one answer: the suggested command keeps the others, placeholder fixed."""
+    out = tmp_path / "out"
+    out.mkdir()
+    answers = {"description_for_human": "Bob's \"Calc\": $(rm -rf ~) `id` $HOME!", "aws_region": "eu-west-1",
+               "lambda_architecture": "x86_64", "contact_email": "o'brien+plugins@sub.example.co.uk"}
+    first = _cli(tmp_path, "--no-input", str(TEMPLATE), "-o", str(out), "plugin_name=" + "x" * 32,
+                 *[f"{k}={v}" for k, v in answers.items()])
+    assert first.returncode != 0 and list(out.iterdir()) == []
+    replay = json.loads((tmp_path / "replay" / f"{TEMPLATE.name}.json").read_text(encoding="utf-8"))
+    assert replay["cookiecutter"]["plugin_name"] == "x" * 32  # saved before the hook ran, bad answer and all
+    assert "ERROR: plugin_name: is 32 characters; use 1 to 20 (e.g. 'Sumar Plugin')\n" + HINT in first.stderr
+    words = shlex.split(_retry_command(first.stderr))
+    assert words[:3] == ["cookiecutter", "--no-input", str(TEMPLATE)]
+    assert words.count("plugin_name=<fix this>") == 1 and "x" * 32 not in words
+    words[words.index("plugin_name=<fix this>")] = "plugin_name=Retry Plugin"
+    retry = _cli(tmp_path, *words[1:])
+    assert retry.returncode == 0, retry.stderr
+    project = out / "retry-plugin"
+    assert (project / "lambda.zip").stat().st_size > 0
+    manifest = json.loads((project / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["name_for_human"] == "Retry Plugin"
+    assert manifest["description_for_human"] == answers["description_for_human"]
+    assert manifest["contact_email"] == answers["contact_email"]
+    tfvars = (project / "terraform.tfvars").read_text(encoding="utf-8")
+    assert 'aws_region          = "eu-west-1"' in tfvars and 'lambda_architecture = "x86_64"' in tfvars
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
+def test_cli_retry_command_keeps_a_multi_line_description_on_one_line(tmp_path):
+    """A multi-line description_for_model (valid) comes back as $'...' on the one hint line; bash runs it."""
+    model = "Plugin for sums.\n\nRules:\n\t- add two numbers, it's {{ exact }}\n"
+    first = _cli(tmp_path, "--no-input", str(TEMPLATE), "-o", str(tmp_path / "out"), "plugin_name=!!!",
+                 "description_for_model=" + model.replace("{{ exact }}", "{% raw %}{{ exact }}{% endraw %}"))
+    assert first.returncode != 0
+    command = _retry_command(first.stderr)
+    assert "description_for_model=$'" in command and "\n" not in command
+    retry = _cli(tmp_path, bash=command.replace("plugin_name='<fix this>'", "plugin_name='Multi Line'"))
+    assert retry.returncode == 0, retry.stderr
+    project = tmp_path / "out" / "multi-line"
+    assert json.loads((project / "manifest.json").read_text(encoding="utf-8"))["description_for_model"] == model
+    assert (project / "lambda.zip").stat().st_size > 0

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+import shlex
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from bake_support import TEMPLATE
+from cookiecutter.environment import StrictEnvironment
+from cookiecutter.prompt import render_variable
 
 
 def _load(name: str):
@@ -18,6 +24,7 @@ def _load(name: str):
 
 
 pre = _load("pre_gen_project")
+DEFAULTS = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
 post = _load("post_gen_project")
 
 GOOD = {
@@ -114,12 +121,141 @@ def test_bucket_name(bucket, ok):
     assert (pre.check_bucket_name(bucket) is None) is ok
 
 
-def test_every_problem_is_reported_on_its_own_line(capsys):
+def test_every_problem_is_reported_on_its_own_line_then_one_retry_line(capsys):
     bad = dict(GOOD, plugin_name="x" * 30, contact_email="nope", aws_region="mars-1")
     assert pre.main(bad) == 1
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert [line.split(":")[1].strip() for line in lines] == ["plugin_name", "contact_email", "aws_region"]
-    assert all(line.startswith("ERROR: ") for line in lines)
+    *errors, hint = capsys.readouterr().err.strip().splitlines()
+    assert [line.split(":")[1].strip() for line in errors] == ["plugin_name", "contact_email", "aws_region"]
+    assert all(line.startswith("ERROR: ") for line in errors)
+    assert hint.startswith("To retry keeping your other answers, replace <fix this> and run: cookiecutter ")
+
+
+def test_prompted_keys_in_cookiecutter_json_order_even_from_a_sorted_context():
+    prompts = [k for k in DEFAULTS if not k.startswith("_")]
+    assert list(pre.PROMPTS) == prompts
+    assert pre.prompted_keys(dict(sorted({**GOOD, **RUN}.items()))) == prompts  # tojson sorts the context
+    assert pre.prompted_keys({**GOOD, "new_prompt": "x", "_x": 3, "__y": 4}) == [*prompts, "new_prompt"]
+
+
+def test_no_retry_line_when_all_is_well(capsys):
+    assert pre.main(GOOD) == 0
+    assert capsys.readouterr().err == ""
+
+
+# What cookiecutter adds to the context the hook gets, as for `cookiecutter gh:me/scaffold` in /home/me.
+RUN = {"_template": "gh:me/chatgpt-plugin-scaffold", "_output_dir": "/home/me", "_checkout": None,
+       "_repo_dir": "/home/me/.cookiecutters/chatgpt-plugin-scaffold"}
+
+
+def _command(hint: str) -> str:
+    prefix = f"To retry keeping your other answers, replace {pre.PLACEHOLDER} and run: "
+    assert hint.startswith(prefix) and "\n" not in hint and len(hint.splitlines()) == 1, hint
+    return hint[len(prefix):]
+
+
+def _answers(words: list[str]) -> dict[str, str]:
+    return dict(word.split("=", 1) for word in words if "=" in word and not word.startswith("-"))
+
+
+def _bash_words(command: str) -> list[str]:
+    """The argv bash builds from the command line (with `cookiecutter` standing for a printer)."""
+    script = "cookiecutter() { printf '%s\\0' \"$@\"; }; " + command
+    run = subprocess.run(["bash", "-c", script], capture_output=True, check=True)
+    return ["cookiecutter", *run.stdout.decode().split("\0")[:-1]]
+
+
+needs_bash = pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
+
+
+def test_retry_hint_keeps_every_answer_and_leaves_a_placeholder_for_the_bad_one(monkeypatch):
+    monkeypatch.setenv("PWD", "/home/me")
+    context = dict(sorted(dict(GOOD, **RUN, plugin_name="x" * 32).items()))  # tojson sorts the keys
+    hint = pre.retry_hint(context, ["plugin_name: is 32 characters; use 1 to 20 (e.g. 'Sumar Plugin')"])
+    words = shlex.split(_command(hint))
+    assert words[:3] == ["cookiecutter", "--no-input", "gh:me/chatgpt-plugin-scaffold"]
+    assert "--output-dir" not in words  # the user ran it where the project would go: the default
+    answers = _answers(words)
+    assert list(answers) == [k for k in DEFAULTS if not k.startswith("_")]  # prompted keys only, in prompt order
+    assert answers == {**{k: v for k, v in GOOD.items() if not k.startswith("_")}, "plugin_name": "<fix this>"}
+    assert "x" * 32 not in hint
+    assert "plugin_name='<fix this>'" in hint and " aws_region=us-east-1 " in hint  # quoted only when needed
+
+
+def test_retry_hint_placeholders_every_prompt_with_a_problem():
+    problems = ["plugin_name: derives the name 'x', which does not fit AWS naming rules; use a shorter plain name",
+                "contact_email: 'nope' is not an email address (e.g. 'support@example.com')"]
+    answers = _answers(shlex.split(_command(pre.retry_hint(dict(GOOD, **RUN), problems))))
+    assert [k for k, v in answers.items() if v == pre.PLACEHOLDER] == ["plugin_name", "contact_email"]
+
+
+def test_retry_hint_keeps_output_dir_and_checkout_when_given(monkeypatch):
+    monkeypatch.setenv("PWD", "/somewhere/else")
+    context = {**GOOD, **RUN, "_output_dir": "/home/me/my projects", "_checkout": "v1.2"}
+    words = shlex.split(_command(pre.retry_hint(context, ["aws_region: 'x' is not an AWS region code"])))
+    assert words[2:7] == ["gh:me/chatgpt-plugin-scaffold", "--checkout", "v1.2", "--output-dir", "/home/me/my projects"]
+    monkeypatch.delenv("PWD")
+    assert "--output-dir" in pre.retry_hint(dict(GOOD, **RUN), ["aws_region: x"])  # when unsure, say it
+
+
+# Answers the shell must not touch: quotes, $(...), backticks, $VARS, history "!", globs, secrets-like text.
+SHELL_SHAPED = {
+    "plugin_name": "Bob's \"Calc\" $HOME",
+    "description_for_human": "'); DROP TABLE x; -- $(rm -rf ~) `id` !! *.py ~ & | ; > <",
+    "description_for_model": "token=sk-live-$ecret!'\"\\ %s %{ if } ${path.module}",
+    "legal_info_url": "https://example.com/legal?lang=es&x=\"y\"#top",
+}
+
+
+@needs_bash
+def test_retry_hint_quotes_shell_shaped_answers_exactly():
+    hint = pre.retry_hint(dict(GOOD, **RUN, **SHELL_SHAPED), ["aws_region: 'mars-1' is not an AWS region code"])
+    command = _command(hint)
+    for words in (shlex.split(command), _bash_words(command)):
+        assert _answers(words) == {**{k: v for k, v in GOOD.items() if not k.startswith("_")}, **SHELL_SHAPED,
+                                   "aws_region": "<fix this>"}
+
+
+MULTI_LINE = "Plugin for sums.\n\nRules:\n\t- add two numbers\n- it's \\ \"exact\"\u2028end\n"
+
+
+@needs_bash
+def test_retry_hint_stays_one_line_for_a_multi_line_description_for_model():
+    """shlex.quote would keep the newlines (inside quotes); $'...' spells them as escapes instead."""
+    assert pre.check_description_for_model(MULTI_LINE) is None  # a valid answer
+    hint = pre.retry_hint(dict(GOOD, **RUN, description_for_model=MULTI_LINE), ["plugin_name: x"])
+    command = _command(hint)
+    assert "description_for_model=$'Plugin for sums.\\n\\nRules:\\n\\t- add" in command
+    assert _answers(_bash_words(command))["description_for_model"] == MULTI_LINE
+    assert pre.shell_quote("one line") == "'one line'"  # everything else: plain shlex.quote
+
+
+@pytest.mark.parametrize("value", ["{{ cookiecutter.plugin_name }}", "{% if x %}", "a {# not a comment #} b",
+                                   "{% raw %}{{ x }}{% endraw %} {{", "plain { braces } and }}"])
+def test_retry_hint_keeps_jinja_looking_answers_literal(value):
+    """Typed answers are kept as typed, but cookiecutter renders key=value extra context with Jinja."""
+    env = StrictEnvironment(context={"cookiecutter": {}}, keep_trailing_newline=True)
+    assert render_variable(env, pre.as_typed(value), {}) == value
+    answers = _answers(shlex.split(_command(pre.retry_hint(dict(GOOD, **RUN, description_for_human=value),
+                                                           ["plugin_name: x"]))))
+    assert render_variable(env, answers["description_for_human"], {}) == value
+
+
+def test_readme_shows_the_hint_the_hook_prints(monkeypatch):
+    readme = (TEMPLATE / "README.md").read_text(encoding="utf-8").split("## The prompts", 1)[1]
+    error, hint = readme.split("```\nERROR: ", 1)[1].split("\n```", 1)[0].splitlines()
+    monkeypatch.setenv("PWD", RUN["_output_dir"])
+    context = {**GOOD, **RUN, "_template": "gh:org/chatgpt-plugin-scaffold", "plugin_name": "x" * 32,
+               "description_for_model": DEFAULTS["description_for_model"]}
+    assert "ERROR: " + error == f"ERROR: {pre.check_plugin_name('x' * 32)}"
+    assert hint == pre.retry_hint(context, [error])
+
+
+def test_an_unedited_placeholder_is_refused(capsys):
+    assert pre.main(dict(GOOD, description_for_human=pre.PLACEHOLDER, contact_email=pre.PLACEHOLDER)) == 1
+    *errors, hint = capsys.readouterr().err.strip().splitlines()
+    assert errors == ["ERROR: description_for_human: still '<fix this>'; put your answer there",
+                      "ERROR: contact_email: still '<fix this>'; put your answer there"]
+    assert "description_for_human='<fix this>'" in hint and "contact_email='<fix this>'" in hint
 
 
 def test_hook_receives_answers_as_data_not_source():

@@ -1,4 +1,9 @@
-"""Fixtures shared by the tests: the sample events in events/ and variations built from them."""
+"""Fixtures shared by the tests: the sample events in events/ and variations built from them,
+the project's handler, and the marker for tests of the example operation ``sumar``.
+
+Tests of the example say so in their names (``test_sumar_*``) and skip once you remove it from
+handler.py; every other test works over whatever operations handler.py defines.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,21 @@ PROJECT = Path(__file__).resolve().parent.parent
 EVENTS = PROJECT / "events"
 if str(PROJECT) not in sys.path:
     sys.path.insert(0, str(PROJECT))
+
+
+EXAMPLE = "sumar"
+UNKNOWN_OPERATION = "zz_no_such_operation"  # a name nobody gives an operation
+
+
+def project_plugin():
+    """The Plugin of handler.py (the module named in terraform.tfvars)."""
+    from plugin_tools.project import load_plugin
+
+    return load_plugin(PROJECT)
+
+
+example = pytest.mark.skipif(EXAMPLE not in project_plugin().operations,
+                             reason=f"the example operation {EXAMPLE} is no longer in handler.py")
 
 
 def load_event(name: str) -> dict:
@@ -57,14 +77,11 @@ def make_event(method: str = "POST", path: str = "/sumar", body: object = None, 
 @pytest.fixture
 def handler() -> Callable[[dict, object], dict]:
     """The Lambda entry point named in terraform.tfvars."""
-    from plugin_tools.build import load_plugin
-
-    return load_plugin(PROJECT).lambda_handler
+    return project_plugin().lambda_handler
 
 
-@pytest.fixture
-def call(handler) -> Callable[..., tuple[int, dict, object]]:
-    """Invoke the handler; returns (status, headers, decoded JSON body or raw body)."""
+def caller(handler: Callable[[dict, object], dict]) -> Callable[..., tuple[int, dict, object]]:
+    """Invoke ``handler``; returns (status, headers, decoded JSON body or raw body)."""
 
     def invoke(event: dict) -> tuple[int, dict, object]:
         response = handler(event, None)
@@ -75,3 +92,9 @@ def call(handler) -> Callable[..., tuple[int, dict, object]]:
         return response["statusCode"], response["headers"], body
 
     return invoke
+
+
+@pytest.fixture
+def call(handler) -> Callable[..., tuple[int, dict, object]]:
+    """Invoke the project's handler; returns (status, headers, decoded JSON body or raw body)."""
+    return caller(handler)

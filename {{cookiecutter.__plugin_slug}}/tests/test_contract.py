@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Literal, TypedDict
 
 import pytest
-from conftest import PROJECT, make_event
+from conftest import PROJECT, example, make_event
 
 from plugin_runtime import Field, OperationError, Plugin
 from plugin_runtime.model_operation import parse_docstring
@@ -26,7 +26,8 @@ def test_openapi_json_is_fresh():
     assert path.read_text(encoding="utf-8") == expected, "openapi.json is stale: run `make build`"
 
 
-def test_openapi_uses_the_docstring_and_the_bounds():
+@example
+def test_sumar_openapi_uses_the_docstring_and_the_bounds():
     doc = json.loads((PROJECT / "openapi.json").read_text(encoding="utf-8"))
     op = doc["paths"]["/sumar"]["post"]
     assert op["summary"] == "Suma dos números y devuelve el resultado."

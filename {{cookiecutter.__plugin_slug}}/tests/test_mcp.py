@@ -1,6 +1,8 @@
 """The MCP endpoint (POST /mcp) through lambda_handler, with full API Gateway HTTP API events.
 
-Both eras of the protocol are covered: the handshake era (2025-03-26, 2025-06-18, 2025-11-25)
+The protocol tests talk to ``tests/probe.py`` (this project's runtime with one fixed operation),
+so they hold whatever operations handler.py defines; the tests of handler.py itself take
+``project_call`` and work over all of its operations. Both eras of the protocol are covered: the handshake era (2025-03-26, 2025-06-18, 2025-11-25)
 and the stateless 2026-07-28 revision, every error path, and a corpus of malformed messages that
 must each get the JSON-RPC error the spec names, never a 500.
 """
@@ -13,7 +15,7 @@ import math
 from typing import TypedDict
 
 import pytest
-from conftest import PROJECT, load_event, make_event
+from conftest import PROJECT, UNKNOWN_OPERATION, caller, example, load_event, make_event, project_plugin
 
 from plugin_runtime import OperationError, Plugin
 from plugin_runtime import surface_mcp as server
@@ -78,10 +80,37 @@ def call_tool(call, arguments: object, version: str = "2025-11-25", name: str = 
 
 
 @pytest.fixture
-def sumar():
-    from plugin_tools.build import load_plugin
+def call():
+    """In this file, ``call`` talks to the protocol probe (tests/probe.py), not to handler.py."""
+    import probe
 
-    return load_plugin(PROJECT).operations["sumar"]
+    return caller(probe.plugin.lambda_handler)
+
+
+@pytest.fixture
+def project_call(handler):
+    """The project's own handler (handler.py)."""
+    return caller(handler)
+
+
+@pytest.fixture
+def sumar():
+    """The probe's operation."""
+    import probe
+
+    return probe.plugin.operations["sumar"]
+
+
+def expected_tool(op, version: str | None) -> dict:
+    """What tools/list must say of an operation at ``version``."""
+    title = op.summary.rstrip(".") or op.name
+    tool = {"name": op.name, "description": "\n\n".join(p for p in (op.summary, op.description) if p) or op.name,
+            "inputSchema": op.input_schema,
+            "annotations": {"title": title, "readOnlyHint": op.read_only, "destructiveHint": op.destructive,
+                            "idempotentHint": op.idempotent, "openWorldHint": op.open_world}}
+    if version not in (None, "2025-03-26"):  # title and outputSchema arrived in 2025-06-18
+        tool.update(title=title, outputSchema=op.output_schema)
+    return tool
 
 
 # -- handshake era ------------------------------------------------------------------------------
@@ -146,20 +175,21 @@ def test_ping_answers_an_empty_result(call, version):
 
 
 @pytest.mark.parametrize("version", [None, *HANDSHAKE])
-def test_tools_list_describes_each_operation(call, sumar, version):
-    status, _, body = call(mcp_event(rpc("tools/list"), version))
+def test_tools_list_describes_each_operation(project_call, version):
+    status, _, body = project_call(mcp_event(rpc("tools/list"), version))
+    tools = result_of(status, body)["tools"]
+    operations = project_plugin().operations.values()
+    assert tools == [expected_tool(op, version) for op in operations]
+    assert all(tool["inputSchema"]["type"] == "object" for tool in tools)
+
+
+def test_the_probe_tool_is_described_from_its_docstring_and_flags(call, sumar):
+    status, _, body = call(mcp_event(rpc("tools/list"), "2025-11-25"))
     (tool,) = result_of(status, body)["tools"]
-    assert tool["name"] == "sumar"
-    assert tool["description"].startswith(sumar.summary)
-    assert sumar.description in tool["description"]
-    assert tool["inputSchema"] == sumar.input_schema and tool["inputSchema"]["type"] == "object"
-    assert tool["annotations"] == {"title": tool["annotations"]["title"], "readOnlyHint": True,
-                                   "destructiveHint": False, "idempotentHint": True, "openWorldHint": False}
-    if version in (None, "2025-03-26"):  # title and outputSchema arrived in 2025-06-18
-        assert "title" not in tool and "outputSchema" not in tool
-    else:
-        assert tool["outputSchema"] == sumar.output_schema
-        assert tool["title"]
+    assert tool["name"] == "sumar" and tool["title"] == "Suma dos números y devuelve el resultado"
+    assert tool["description"] == sumar.summary
+    assert tool["annotations"] == {"title": tool["title"], "readOnlyHint": True, "destructiveHint": False,
+                                   "idempotentHint": True, "openWorldHint": False}
 
 
 @pytest.mark.parametrize("version", ["2025-06-18", "2025-11-25"])
@@ -179,8 +209,9 @@ def test_tools_call_at_2025_03_26_answers_text_only(call, version):
     assert json.loads(result["content"][0]["text"]) == {"resultado": 2.75}
 
 
-def test_the_sample_mcp_event_is_answered(call):
-    status, _, body = call(load_event("post_mcp_tools_call"))
+@example
+def test_sumar_sample_mcp_event_is_answered(project_call):
+    status, _, body = project_call(load_event("post_mcp_tools_call"))
     assert result_of(status, body)["structuredContent"] == {"resultado": 5}
 
 
@@ -240,12 +271,12 @@ def test_bad_arguments_at_2026_are_a_tool_error_too(call, arguments, field):
 
 
 @pytest.mark.parametrize(("params", "version", "status"), [
-    ({"name": "restar", "arguments": SUM}, "2025-06-18", 200),
+    ({"name": UNKNOWN_OPERATION, "arguments": SUM}, "2025-06-18", 200),
     ({"arguments": SUM}, "2025-06-18", 200),
     ({"name": 7, "arguments": SUM}, "2025-06-18", 200),
     ({"name": "sumar", "arguments": [2, 3]}, "2025-06-18", 200),
     ({"name": "sumar", "arguments": "2+3"}, "2025-06-18", 200),
-    ({"name": "restar", "arguments": SUM}, MODERN, 400),
+    ({"name": UNKNOWN_OPERATION, "arguments": SUM}, MODERN, 400),
     ({"name": "sumar", "arguments": [2, 3]}, MODERN, 400),
 ])
 def test_an_unknown_tool_or_unusable_params_are_invalid_params(call, params, version, status):
@@ -369,14 +400,13 @@ def test_server_discover(call):
     assert "mcp-session-id" not in headers
 
 
-def test_modern_tools_list_carries_cache_hints(call, sumar):
-    status, _, body = call(modern_event("tools/list"))
+def test_modern_tools_list_carries_cache_hints(project_call):
+    status, _, body = project_call(modern_event("tools/list"))
     result = result_of(status, body)
     assert_modern_result(result)
     assert isinstance(result["ttlMs"], int) and result["ttlMs"] >= 0
     assert result["cacheScope"] in ("public", "private")
-    (tool,) = result["tools"]
-    assert tool["inputSchema"] == sumar.input_schema and tool["outputSchema"] == sumar.output_schema
+    assert result["tools"] == [expected_tool(op, MODERN) for op in project_plugin().operations.values()]
 
 
 def test_modern_tools_call(call, sumar):
@@ -406,7 +436,7 @@ def test_modern_unknown_method_is_404(call, method):
     ("method header missing", {"headers": {"mcp-method": ""}}),
     ("method header wrong", {"headers": {"mcp-method": "tools/list"}}),
     ("name header missing", {"headers": {"mcp-name": ""}}),
-    ("name header wrong", {"headers": {"mcp-name": "restar"}}),
+    ("name header wrong", {"headers": {"mcp-name": UNKNOWN_OPERATION}}),
     ("name header broken base64", {"headers": {"mcp-name": "=?base64?%%%?="}}),
     ("body version differs", {"meta": {**META, "io.modelcontextprotocol/protocolVersion": "2025-06-18"}}),
     ("repeated version header", {"headers": {"mcp-protocol-version": f"{MODERN},{MODERN}"}}),

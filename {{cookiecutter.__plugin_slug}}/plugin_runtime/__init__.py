@@ -3,8 +3,9 @@
 
 Its layers, each importing only from the ones before it:
 
-- the model: ``model_schema`` (type hints to JSON Schema, validation), ``model_operation`` (an
-  operation's signature and docstring), ``model_registry`` (the operations and the plugin's facts);
+- the model: ``model_schema`` (type hints to JSON Schema, validation), ``model_context`` (what an
+  operation may know of its request and caller), ``model_operation`` (an operation's signature
+  and docstring), ``model_registry`` (the operations and the plugin's facts);
 - the transport: ``transport`` (the API Gateway event as a request, JSON responses, routes);
 - the surfaces, which never import each other: ``surface_rest``, ``surface_manifest``,
   ``surface_openapi``, ``surface_mcp``;
@@ -13,8 +14,9 @@ Its layers, each importing only from the ones before it:
 The development tools (build, check, serve, invoke) live in ``plugin_tools`` and never ship.
 """
 
+from .model_context import Caller, Context
 from .model_operation import OperationError
 from .model_schema import Field
 from .plugin import Plugin
 
-__all__ = ["Field", "OperationError", "Plugin"]
+__all__ = ["Caller", "Context", "Field", "OperationError", "Plugin"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import typing
 
+from .model_context import Context
 from .model_schema import SchemaError, schema_for, strip_optional, validate
 
 if typing.TYPE_CHECKING:
@@ -106,9 +107,15 @@ class Operation:
             raise SchemaError(f"{self.name}: path {self.path} names {sorted(unknown)}, "
                               "which the function has no parameter for")
         self.params: list[Param] = []
+        self.context_param: str | None = None
         for name in names:
             if name not in hints:
                 raise SchemaError(f"{self.name}: parameter {name!r} needs a type hint")
+            if strip_optional(hints[name])[0] is Context:  # filled in by the runtime, never in a schema
+                if name in in_path:
+                    raise SchemaError(f"{self.name}: {name!r} is the Context and cannot be a path parameter")
+                self.context_param = name
+                continue
             schema = schema_for(hints[name])
             if docs.get(name) and "description" not in schema:
                 schema["description"] = docs[name]
@@ -132,8 +139,11 @@ class Operation:
             {"type": "object", "properties": {"result": out}, "required": ["result"]} if self.wraps_result else out
         )
 
-    def call(self, arguments: dict) -> dict:
-        """Run the function with validated arguments; the answer is always a JSON object."""
+    def call(self, arguments: dict, context: Context | None = None) -> dict:
+        """Run the function with validated arguments (and the Context, when it asks for one);
+        the answer is always a JSON object."""
+        if self.context_param is not None:
+            arguments = {**arguments, self.context_param: context if context is not None else Context()}
         result = self.func(**arguments)
         return {"result": result} if self.wraps_result else result
 
@@ -147,6 +157,7 @@ class Operation:
             if p.name not in args and not p.required:
                 args[p.name] = p.default
         return args
+
 
 def _unannotated(tp: object) -> object:
     return typing.get_args(tp)[0] if typing.get_origin(tp) is typing.Annotated else tp

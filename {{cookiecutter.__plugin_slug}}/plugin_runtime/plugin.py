@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import typing
 
+from .model_context import Context
 from .model_operation import Operation
 from .model_registry import ROOT, Registry
 from .model_schema import SchemaError
@@ -59,7 +60,7 @@ class Plugin(Registry):
                            idempotent=idempotent, open_world=open_world)
             self.add(op)
             try:
-                self.router.add(op.method, op.path, lambda req, params, op=op: serve_operation(op, req, params))
+                self.router.add(op.method, op.path, lambda req, params, ctx, op=op: serve_operation(op, req, params, ctx))
             except RouteError as exc:
                 del self.operations[op.name]
                 raise SchemaError(str(exc)) from None
@@ -73,7 +74,9 @@ class Plugin(Registry):
         try:
             req = Request(event)
             handler, params = self.router.resolve(req.method, req.path)
-            return handler(req, params)
+            ctx = Context(request=req, lambda_context=context, surface="mcp" if handler == self._serve_mcp else "rest",
+                          method=req.method, path=req.path, api_request_id=req.request_id)
+            return handler(req, params, ctx)
         except HTTPError as exc:
             return exc.response()
         except Exception:  # a bug in an operation: log it for the owner, hide it from the caller
@@ -102,19 +105,19 @@ class Plugin(Registry):
             response = self._cache[key] = json_response(200, make(origin))
         return response
 
-    def _serve_manifest(self, req: Request, _: dict) -> dict:
+    def _serve_manifest(self, req: Request, _: dict, ctx: Context) -> dict:
         return self._cached("manifest", req.origin, self.manifest_for)
 
-    def _serve_openapi(self, req: Request, _: dict) -> dict:
+    def _serve_openapi(self, req: Request, _: dict, ctx: Context) -> dict:
         return self._cached("openapi", req.origin, self.openapi_for)
 
-    def _serve_logo(self, req: Request, _: dict) -> dict:
+    def _serve_logo(self, req: Request, _: dict, ctx: Context) -> dict:
         response = self._cache.get(("logo", ""))
         if response is None:  # read and encoded once per container, like the other documents
             response = self._cache[("logo", "")] = logo_response(self)
         return response
 
-    def _serve_mcp(self, req: Request, _: dict) -> dict:
+    def _serve_mcp(self, req: Request, _: dict, ctx: Context) -> dict:
         from .surface_mcp import handle
 
-        return handle(self, req)
+        return handle(self, req, ctx)

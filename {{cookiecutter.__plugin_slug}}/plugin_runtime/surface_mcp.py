@@ -28,6 +28,7 @@ from .model_schema import validate
 from .transport import HTTPError, encode_json, json_response, parse_json
 
 if typing.TYPE_CHECKING:
+    from .model_context import Context
     from .model_operation import Operation
     from .model_registry import Registry
     from .transport import Request
@@ -99,7 +100,7 @@ class _Fail(Exception):
 
 
 # -- the entry point ------------------------------------------------------------------------
-def handle(plugin: Registry, req: Request) -> dict:
+def handle(plugin: Registry, req: Request, ctx: Context) -> dict:
     """Answer one POST /mcp (an API Gateway payload 2.0 response)."""
     headers = req.headers
     origin = headers.get("origin")
@@ -128,16 +129,16 @@ def handle(plugin: Registry, req: Request) -> dict:
             return _error_response(400, _id_of(message), HEADER_MISMATCH,
                                    "the MCP-Protocol-Version header appears more than once")
         if version in MODERN_VERSIONS:
-            return _modern(plugin, req, message, version)
+            return _modern(plugin, req, message, version, ctx)
         if version not in HANDSHAKE_VERSIONS and not _is_initialize(message):
             return _unsupported_version(version, _id_of(message))
     elif _carries_modern_envelope(message):
-        return _modern(plugin, req, message, None)
+        return _modern(plugin, req, message, None, ctx)
     if version not in HANDSHAKE_VERSIONS:
         version = DEFAULT_HEADER_VERSION
     if isinstance(message, list):
-        return _batch(plugin, message, version)
-    status, reply = _handshake(plugin, message, version, in_batch=False)
+        return _batch(plugin, message, version, ctx)
+    status, reply = _handshake(plugin, message, version, False, ctx)
     if reply is None:
         return {"statusCode": status, "headers": {}, "body": ""}
     return {"statusCode": status, "headers": _JSON_HEADERS.copy(),
@@ -145,17 +146,19 @@ def handle(plugin: Registry, req: Request) -> dict:
 
 
 # -- handshake era (2025-03-26 .. 2025-11-25) -------------------------------------------------
-def _handshake(plugin: Registry, msg: object, version: str, in_batch: bool) -> tuple[int, dict | str | None]:
+def _handshake(plugin: Registry, msg: object, version: str, in_batch: bool,
+               ctx: Context) -> tuple[int, dict | str | None]:
     """(HTTP status, JSON-RPC reply (a dict, or already encoded) or None for "202 Accepted")."""
     try:
         method, rid, params = _envelope(msg)
     except _Fail as fail:
         return 400, {"jsonrpc": "2.0", "id": None, "error": fail.error()}
+    ctx.mcp_method = method
     if method is None or rid is _NO_ID:  # a response or a notification: nothing to answer
         return 202, None
     try:
         if method == "tools/call":
-            result = _call_tool(plugin, params, structured=version != "2025-03-26")
+            result = _call_tool(plugin, params, version != "2025-03-26", ctx)
         elif method == "tools/list":
             _check_cursor(params)
             result = {"tools": _catalog(plugin).tools(version)}
@@ -175,14 +178,14 @@ def _handshake(plugin: Registry, msg: object, version: str, in_batch: bool) -> t
     return 200, {"jsonrpc": "2.0", "id": rid, "result": result}
 
 
-def _batch(plugin: Registry, batch: list, version: str) -> dict:
+def _batch(plugin: Registry, batch: list, version: str, ctx: Context) -> dict:
     if version not in BATCH_VERSIONS:
         return _error_response(400, None, INVALID_REQUEST,
                                f"JSON-RPC batches are not supported at protocol version {version}; "
                                "send one message per POST")
     if not batch:
         return _error_response(400, None, INVALID_REQUEST, "an empty JSON-RPC batch is not a request")
-    replies = [reply for _, reply in (_handshake(plugin, m, version, in_batch=True) for m in batch) if reply]
+    replies = [reply for _, reply in (_handshake(plugin, m, version, True, ctx) for m in batch) if reply]
     if not replies:
         return {"statusCode": 202, "headers": {}, "body": ""}
     body = ",".join(r if isinstance(r, str) else encode_json(r) for r in replies)
@@ -206,7 +209,7 @@ def _initialize(plugin: Registry, params: dict) -> dict:
 
 
 # -- stateless era (2026-07-28) ----------------------------------------------------------------
-def _modern(plugin: Registry, req: Request, msg: object, header_version: str | None) -> dict:
+def _modern(plugin: Registry, req: Request, msg: object, header_version: str | None, ctx: Context) -> dict:
     if isinstance(msg, list):
         return _error_response(400, None, INVALID_REQUEST,
                                "JSON-RPC batches are not supported; send one request per POST")
@@ -217,12 +220,13 @@ def _modern(plugin: Registry, req: Request, msg: object, header_version: str | N
     if method is None:
         return _error_response(400, None, INVALID_REQUEST,
                                "a JSON-RPC response cannot be posted to this server at protocol 2026-07-28")
+    ctx.mcp_method = method
     if rid is _NO_ID:  # notifications are acknowledged and dropped
         return {"statusCode": 202, "headers": {}, "body": ""}
     try:
         _check_envelope(req.headers, method, params, header_version)
         if method == "tools/call":
-            result = _call_tool(plugin, params, structured=True)
+            result = _call_tool(plugin, params, True, ctx)
         elif method == "tools/list":
             _check_cursor(params)
             result = {"tools": _catalog(plugin).tools(MODERN_VERSIONS[-1]),
@@ -292,11 +296,12 @@ def decode_header_value(value: str | None) -> str | None:
 
 
 # -- tools (both eras) ------------------------------------------------------------------------
-def _call_tool(plugin: Registry, params: dict, structured: bool) -> dict | _Open:
+def _call_tool(plugin: Registry, params: dict, structured: bool, ctx: Context) -> dict | _Open:
     name = params.get("name")
     if not isinstance(name, str):
         raise _Fail(INVALID_PARAMS, "tools/call needs params.name, the name of a tool from tools/list")
     op = plugin.operations.get(name)
+    ctx.operation = name if op is not None else None
     if op is None:
         raise _Fail(INVALID_PARAMS, f"Unknown tool: {name[:100]!r}; tools/list names the tools "
                                     f"({', '.join(plugin.operations) or 'none'})")
@@ -310,7 +315,7 @@ def _call_tool(plugin: Registry, params: dict, structured: bool) -> dict | _Open
     except ArgumentsError as exc:
         return _tool_error(f"Invalid arguments for {name}: {exc}. The input schema is in tools/list.")
     try:
-        value = op.call(args)
+        value = op.call(args, ctx)
     except OperationError as exc:
         return _tool_error(str(exc) or f"{name} refused this input")
     except Exception:  # a bug in the operation: the owner reads the log, the model gets a sentence

@@ -7,6 +7,7 @@ JSON error the caller can act on.
 
 from __future__ import annotations
 
+from .model_context import Context
 from .model_operation import Operation, OperationError
 from .model_schema import coerce_text, validate
 from .transport import HTTPError, Request, json_response
@@ -42,11 +43,12 @@ def arguments_from_request(op: Operation, req: Request, path_params: dict[str, s
     return args
 
 
-def serve_operation(op: Operation, req: Request, path_params: dict[str, str]) -> dict:
+def serve_operation(op: Operation, req: Request, path_params: dict[str, str], ctx: Context) -> dict:
     """Run the operation for one HTTP request; its answer is the JSON body of a 200."""
+    ctx.operation = op.name
     args = arguments_from_request(op, req, path_params)
     try:
-        result = op.call(args)
+        result = op.call(args, ctx)
     except OperationError as exc:
         raise HTTPError(400, "operation_refused", str(exc)) from None
     try:

@@ -76,7 +76,7 @@ def parse_json(data: bytes, what: str = "request body") -> object:
 class Request:
     """The parts of an API Gateway HTTP API (payload 2.0) event the runtime uses."""
 
-    __slots__ = ("_ctx", "body", "headers", "method", "path", "query")
+    __slots__ = ("_ctx", "body", "headers", "method", "path", "query", "request_id")
 
     def __init__(self, event: object) -> None:
         if not isinstance(event, dict):
@@ -89,6 +89,8 @@ class Request:
             raise HTTPError(400, "invalid_event",
                             "expected an API Gateway HTTP API (payload 2.0) event with a method and a path")
         self.method, self.path, self._ctx = method.upper(), path, ctx
+        request_id = ctx.get("requestId")
+        self.request_id = request_id if isinstance(request_id, str) else ""
         raw_headers = event.get("headers")
         self.headers = ({k.lower(): v for k, v in raw_headers.items() if isinstance(k, str) and isinstance(v, str)}
                         if isinstance(raw_headers, dict) else {})

@@ -28,6 +28,8 @@ class LocalServer:
         self.project = project
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
         env.pop("MCP_ALLOWED_ORIGINS", None)  # the tests check the default Origin policy
+        for name in ("PLUGIN_AUTH", "PLUGIN_API_KEYS", "PLUGIN_OPENAI_VERIFICATION_TOKEN"):
+            env.pop(name, None)  # the server takes auth from the project's terraform.tfvars, as deployed
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "plugin_tools.serve", "--port", "0", *args],
             cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)

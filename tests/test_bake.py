@@ -56,7 +56,9 @@ def test_bucket_names_differ_between_bakes(cookies):
 
 OPTIONS = [("lambda_runtime", v) for v in DEFAULTS["lambda_runtime"]] + [
     ("lambda_architecture", v) for v in DEFAULTS["lambda_architecture"]
-] + [("aws_region", v) for v in ("eu-west-1", "ap-southeast-2", "us-gov-west-1")]
+] + [("aws_region", v) for v in ("eu-west-1", "ap-southeast-2", "us-gov-west-1")] + [
+    ("auth", v) for v in DEFAULTS["auth"] if v != "oauth"
+]
 
 
 @pytest.mark.parametrize(("key", "value"), OPTIONS, ids=[f"{k}={v}" for k, v in OPTIONS])
@@ -71,6 +73,7 @@ def test_each_option_alone(cookies, key, value):
 PAIRS = {
     "x86-py312": {"lambda_architecture": "x86_64", "lambda_runtime": "python3.12"},
     "arm-py314-eu": {"lambda_architecture": "arm64", "lambda_runtime": "python3.14", "aws_region": "eu-central-1"},
+    "api-key-py312-x86": {"auth": "api_key", "lambda_runtime": "python3.12", "lambda_architecture": "x86_64"},
 }
 
 
@@ -122,6 +125,19 @@ def test_default_bake_passes_its_own_tests(cookies):
     print("\n" + run.stdout.strip().splitlines()[-1])
 
 
+def test_api_key_bake_passes_its_own_tests_and_documents_the_key(cookies):
+    result = cookies.bake(extra_context={"auth": "api_key"})
+    project = result.project_path
+    run = run_project_tests(project)
+    assert run.returncode == 0, run.stdout + run.stderr
+    openapi = json.loads((project / "openapi.json").read_text(encoding="utf-8"))
+    assert openapi["security"] == [{"apiKey": []}]
+    assert openapi["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
+    assert "401" in openapi["paths"]["/sumar"]["post"]["responses"]
+    tfvars = (project / "terraform.tfvars").read_text(encoding="utf-8")
+    assert 'auth = "api_key"' in tfvars and "api_keys = {}" in tfvars
+
+
 MUST_FAIL = [
     ("plugin_name", ""), ("plugin_name", " "), ("plugin_name", "x" * 21), ("plugin_name", "!!!"),
     ("plugin_name", "two\nlines"), ("plugin_name", "😀😀😀"),
@@ -133,6 +149,7 @@ MUST_FAIL = [
     ("aws_region", "us-east-9"), ("aws_region", "US-EAST-1"), ("aws_region", "mars-1"),
     ("lambda_runtime", "python3.9"), ("lambda_runtime", "python3.10"), ("lambda_runtime", "nodejs22.x"),
     ("lambda_architecture", "amd64"), ("lambda_architecture", "arm"),
+    ("auth", "apikey"), ("auth", "oauth"),
 ]
 
 
@@ -148,7 +165,7 @@ def test_must_fail(tmp_path, capfd, key, value):
     with pytest.raises((FailedHookException, ValueError)) as info:
         bake(tmp_path, **{key: value})
     assert list(tmp_path.iterdir()) == []
-    if key in CHOICES:
+    if key in CHOICES and value not in DEFAULTS[key]:
         assert f"choice variable {key}, but the choices are" in str(info.value)
         return
     assert isinstance(info.value, FailedHookException)

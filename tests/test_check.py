@@ -185,6 +185,16 @@ def _second_op(op_id: str) -> Callable[[dict], None]:
     return mutate
 
 
+def _secured(scheme: dict, drop_401: bool = False) -> Callable[[dict], None]:
+    def mutate(doc: dict) -> None:
+        doc["components"] = {"securitySchemes": {"apiKey": scheme}}
+        doc["security"] = [{"apiKey": []}]
+        responses = _op(doc)["responses"]
+        if not drop_401:
+            responses["401"] = copy.deepcopy(responses["400"])
+    return mutate
+
+
 OPENAPI_CASES = {
     "version 2.0": (lambda d: d.update(openapi="2.0"), "$.openapi", '"3.1.0" or "3.0.x"'),
     "version 3.2.0": (lambda d: d.update(openapi="3.2.0"), "$.openapi", '"3.1.0" or "3.0.x"'),
@@ -228,6 +238,15 @@ OPENAPI_CASES = {
                                 "add x-openai-isConsequential"),
     "isConsequential not a boolean": (lambda d: _op(d).update({"x-openai-isConsequential": "no"}),
                                       '$.paths["/sumar"].post["x-openai-isConsequential"]', "true or false"),
+    "security not an array": (lambda d: d.update(security={}), "$.security", "array of requirements"),
+    "security names no scheme": (lambda d: d.update(security=[{"apiKey": []}]), "$.security[0].apiKey",
+                                 "names no scheme"),
+    "scheme type unknown": (_secured({"type": "mutualTLS"}), "$.components.securitySchemes.apiKey.type",
+                            "not a security scheme type"),
+    "http scheme digest": (_secured({"type": "http", "scheme": "digest"}),
+                           "$.components.securitySchemes.apiKey.scheme", "bearer or basic"),
+    "secured without 401": (_secured({"type": "http", "scheme": "bearer"}, drop_401=True),
+                            '$.paths["/sumar"].post.responses', "documents no 401"),
 }
 
 
@@ -240,6 +259,20 @@ def test_each_openapi_rule_fires_alone(check, openapi, case):
     assert found, f"{case}: no error"
     assert all(line.startswith(path + ":") for line in found), found
     assert any(fragment in line for line in found), found
+
+
+def test_a_document_without_security_is_a_warning(check, openapi):
+    doc = copy.deepcopy(openapi)
+    del doc["security"]
+    assert not errors(check.check_openapi(doc, deployed=False))
+    assert any("declares no security" in w for w in warnings(check.check_openapi(doc, deployed=False)))
+
+
+def test_an_empty_verification_token_is_a_warning(check, manifest):
+    doc = {**manifest, "auth": {"type": "service_http", "authorization_type": "bearer",
+                                "verification_tokens": {"openai": ""}}}
+    assert not errors(check.check_manifest(doc))
+    assert any("openai_verification_token" in w for w in warnings(check.check_manifest(doc)))
 
 
 @pytest.mark.parametrize(("url", "fragment"), [

@@ -510,3 +510,55 @@ def test_valid_call_still_answers(handler, capsys, version):
         response = check(handler, event("/mcp", "POST", rpc(params=call(args)), OLD), capsys)
     result = json.loads(response["body"])["result"]
     assert result["isError"] is False and result["structuredContent"] == {"resultado": 5}
+
+
+# -- auth = api_key: fuzzed and hand-picked Authorization headers ---------------------------------
+FUZZ_KEY = "pk_" + "K" * 43
+AUTHORIZATION_CORPUS = [
+    "", " ", "Bearer", "Bearer ", "bearer", f"Basic {FUZZ_KEY}", FUZZ_KEY, f"Bearer {FUZZ_KEY[:-1]}",
+    f"Bearer {FUZZ_KEY}x", f"Bearer {FUZZ_KEY},Bearer {FUZZ_KEY}", f"Bearer {FUZZ_KEY} {FUZZ_KEY}",
+    "Bearer " + "A" * 100_000, "Bearer clé", "Bearer \x00", "Bearer \ud800", "Bearer 😀", "Bearer ===",
+    "Bearer a=b", "Digest username=x", "Bearer\t" + FUZZ_KEY, "Bearer  " + "x" * 4096, "Bearer " + "/" * 64,
+]
+
+
+@pytest.fixture
+def keyed(monkeypatch, handler):
+    """The same handler with auth = api_key and one key (as Terraform configures the Lambda)."""
+    import hashlib
+
+    monkeypatch.setenv("PLUGIN_AUTH", "api_key")
+    monkeypatch.setenv("PLUGIN_API_KEYS", json.dumps({"fuzz": hashlib.sha256(FUZZ_KEY.encode()).hexdigest()}))
+    return handler
+
+
+def _authorized(handler, authorization: object, path: str, capsys) -> int:
+    body = rpc(params=call({"numero1": 1, "numero2": 2})) if path == "/mcp" else '{"numero1": 1, "numero2": 2}'
+    ev = event(path, "POST" if path != "/openapi.json" else "GET", body, OLD if path == "/mcp" else None)
+    ev["headers"]["authorization"] = authorization
+    response = check(handler, ev)
+    out = capsys.readouterr()
+    for where in (response.get("body", ""), json.dumps(response.get("headers", {})), out.out, out.err):
+        assert FUZZ_KEY not in where
+    return response["statusCode"]
+
+
+@pytest.mark.parametrize("path", ["/sumar", "/mcp"])
+@pytest.mark.parametrize("authorization", AUTHORIZATION_CORPUS, ids=range(len(AUTHORIZATION_CORPUS)))
+def test_malformed_authorization_is_401_never_5xx(keyed, capsys, authorization, path):
+    assert _authorized(keyed, authorization, path, capsys) == 401
+
+
+def test_the_key_itself_passes_and_documents_need_none(keyed, capsys):
+    assert _authorized(keyed, f"Bearer {FUZZ_KEY}", "/sumar", capsys) == 200
+    assert _authorized(keyed, f"Bearer {FUZZ_KEY}", "/mcp", capsys) == 200
+    assert _authorized(keyed, "garbage", "/openapi.json", capsys) == 200
+
+
+@settings(max_examples=max(FUZZ_EVENTS // 2, 50), deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(authorization=st.text(max_size=300) | st.binary(max_size=64).map(lambda b: "Bearer " + b.hex())
+       | st.sampled_from(AUTHORIZATION_CORPUS) | st.builds(lambda s: "Bearer " + s, st.text(max_size=80)),
+       path=st.sampled_from(["/sumar", "/mcp"]))
+def test_fuzzed_authorization_headers(keyed, capsys, authorization, path):
+    assert _authorized(keyed, authorization, path, capsys) in (401, 200)

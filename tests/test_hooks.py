@@ -31,7 +31,7 @@ GOOD = {
     "plugin_name": "Sumar Plugin", "description_for_human": "Suma dos números.",
     "description_for_model": "Plugin for adding two numbers.", "contact_email": "support@example.com",
     "legal_info_url": "https://example.com/legal", "aws_region": "us-east-1", "lambda_runtime": "python3.13",
-    "lambda_architecture": "arm64", "__plugin_slug": "sumar-plugin", "__name_for_model": "sumarplugin",
+    "lambda_architecture": "arm64", "auth": "none", "__plugin_slug": "sumar-plugin", "__name_for_model": "sumarplugin",
     "__bucket_name": "sumar-plugin-abcdefgh",
 }
 
@@ -97,6 +97,8 @@ def test_runtime_and_architecture():
     assert [pre.check_lambda_runtime(r) for r in ("python3.12", "python3.13", "python3.14")] == [None] * 3
     assert "python3.13" in pre.check_lambda_runtime("python3.10")
     assert pre.check_lambda_architecture("x86_64") is None
+    assert pre.check_auth("none") is None and pre.check_auth("api_key") is None
+    assert "choose one of none, api_key, oauth" in pre.check_auth("apikey")
     assert "arm64" in pre.check_lambda_architecture("amd64")
 
 

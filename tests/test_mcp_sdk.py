@@ -113,3 +113,66 @@ def test_the_server_never_hands_out_a_session(server):
         {"accept": "application/json, text/event-stream"})
     assert status == 200 and "mcp-session-id" not in headers
     assert headers["content-type"] == "application/json"
+
+
+# -- auth = api_key: the key travels in the Authorization header ------------------------------------------
+@pytest.fixture(scope="module")
+def keyed(tmp_path_factory):
+    """A bake with auth=api_key and one key made by the project's own tool (its output read back)."""
+    import subprocess
+    import sys
+
+    project = bake(tmp_path_factory.mktemp("sdk-key"), auth="api_key")
+    made = subprocess.run([sys.executable, "-m", "plugin_tools.keys", "new", "sdk-test"], cwd=project,
+                          capture_output=True, text=True, timeout=60, check=True)
+    key = made.stdout.splitlines()[1]
+    with LocalServer(project) as running:
+        yield running, key
+
+
+def with_key(url: str, key: str | None):
+    from mcp.shared._httpx_utils import create_mcp_http_client
+
+    headers = {"Authorization": f"Bearer {key}"} if key else None
+    return streamable_http_client(url, http_client=create_mcp_http_client(headers=headers))
+
+
+def test_client_with_a_key_calls_sumar_in_both_eras(keyed):
+    server, key = keyed
+
+    async def go():
+        async with mcp.Client(with_key(server.url, key)) as client:
+            assert client.protocol_version == "2026-07-28"
+            check_sum(await client.call_tool("sumar", SUM))
+        async with with_key(server.url, key) as streams, ClientSession(streams[0], streams[1]) as session:
+            assert (await session.initialize()).protocol_version == "2025-11-25"
+            check_tools(await session.list_tools())
+            check_sum(await session.call_tool("sumar", SUM))
+
+    run(go)
+
+
+@pytest.mark.parametrize("key", [None, "pk_not-the-key"])
+def test_clients_without_the_key_are_refused(keyed, key):
+    server, _ = keyed
+
+    async def client_go():
+        async with mcp.Client(with_key(server.url, key)) as client:
+            await client.call_tool("sumar", SUM)
+
+    async def session_go():
+        async with with_key(server.url, key) as streams, ClientSession(streams[0], streams[1]) as session:
+            await session.initialize()
+
+    def leaves(exc: BaseException) -> list[BaseException]:
+        return [x for e in exc.exceptions for x in leaves(e)] if isinstance(exc, BaseExceptionGroup) else [exc]
+
+    for go in (client_go, session_go):
+        with pytest.raises(BaseException) as info:  # the SDK raises the refusal inside task groups
+            run(go)
+        refused = [e for e in leaves(info.value) if isinstance(e, MCPError)]
+        assert refused and refused[0].code == -32001, repr(info.value)
+        assert ("needs a key" if key is None else "invalid") in str(refused[0])
+    status, headers, _ = server.request("POST", "/mcp", {"jsonrpc": "2.0", "id": 1, "method": "ping"},
+                                           headers={"accept": "application/json", "content-type": "application/json"})
+    assert status == 401 and headers["www-authenticate"].startswith("Bearer")

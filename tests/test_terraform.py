@@ -11,10 +11,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
 import time
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -42,11 +44,12 @@ VARIANTS = {
     "eu-west-1": {"aws_region": "eu-west-1"},
     "us-gov-west-1": {"aws_region": "us-gov-west-1"},
     "cn-north-1": {"aws_region": "cn-north-1"},
+    "api_key": {"auth": "api_key"},
 }
 # Checks skipped inline in main.tf (each with its reason there); anything else must pass.
 EXPECTED_SKIPS = {
     "CKV_AWS_18", "CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_144", "CKV_AWS_145",
-    "CKV_AWS_158", "CKV_AWS_272", "CKV_AWS_309", "CKV_AWS_338", "CKV2_AWS_62",
+    "CKV_AWS_158", "CKV_AWS_173", "CKV_AWS_272", "CKV_AWS_309", "CKV_AWS_338", "CKV2_AWS_62",
 }
 CORS_HEADERS = {"content-type", "authorization", "mcp-protocol-version", "mcp-session-id", "mcp-method", "mcp-name"}
 
@@ -258,6 +261,41 @@ def _code_sha256(zip_path: Path) -> str:
     return base64.b64encode(hashlib.sha256(zip_path.read_bytes()).digest()).decode()
 
 
+def _new_key(project: Path, name: str) -> str:
+    """A key made by the project's own tool; returns the key it printed once."""
+    made = subprocess.run([sys.executable, "-m", "plugin_tools.keys", "new", name], cwd=project,
+                          capture_output=True, text=True, timeout=60, check=True)
+    return made.stdout.splitlines()[1]
+
+
+def _assert_keys_deployed(aws: dict, project: Path, key: str, tmp_path: Path) -> None:
+    """auth = api_key: the function's configuration carries the key's hash and never the key,
+    and the deployed zip, run with that configuration, asks for the key."""
+    name = _tfvars(project)["name"]
+    env = aws["lambda"].get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+    assert env["PLUGIN_AUTH"] == "api_key"
+    assert json.loads(env["PLUGIN_API_KEYS"]) == {"e2e": hashlib.sha256(key.encode()).hexdigest()}
+    assert key not in json.dumps(env)
+    for state in project.glob("*.tfstate*"):
+        assert key not in state.read_text(encoding="utf-8")
+    assert key not in (project / "terraform.tfvars").read_text(encoding="utf-8")
+    task = tmp_path / "deployed-task"
+    with zipfile.ZipFile(project / "lambda.zip") as zf:
+        zf.extractall(task)
+    event = json.loads((project / "events" / "post_sumar.json").read_text(encoding="utf-8"))
+    script = ("import json, sys, handler; e = json.load(sys.stdin); out = []\n"
+              "for auth in (None, 'Bearer ' + sys.argv[1]):\n"
+              "    h = dict(e['headers']); h.pop('authorization', None)\n"
+              "    h.update({'authorization': auth} if auth else {})\n"
+              "    out.append(handler.lambda_handler({**e, 'headers': h}, None)['statusCode'])\n"
+              "print(json.dumps(out))")
+    run = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, '.'); {script}", key],
+                         cwd=task, input=json.dumps(event), capture_output=True, text=True, timeout=60,
+                         env={"PATH": os.environ.get("PATH", ""), **env}, check=False)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == [401, 200]
+
+
 def _assert_deployed(aws: dict, project: Path, out: dict) -> None:
     """What one applied project must look like in AWS."""
     tfvars = _tfvars(project)
@@ -285,8 +323,11 @@ def _assert_deployed(aws: dict, project: Path, out: dict) -> None:
     local = json.loads((project / "manifest.json").read_text(encoding="utf-8"))
     assert published["api"] == {"type": "openapi", "url": f"{endpoint}/openapi.json"}
     assert published["logo_url"] == f"{endpoint}/logo.png"
-    assert {k: v for k, v in published.items() if k not in ("api", "logo_url")} == \
-        {k: v for k, v in local.items() if k not in ("api", "logo_url")}
+    assert {k: v for k, v in published.items() if k not in ("api", "logo_url", "auth")} == \
+        {k: v for k, v in local.items() if k not in ("api", "logo_url", "auth")}
+    keyed = tfvars.get("auth") == "api_key"
+    assert published["auth"] == ({"type": "service_http", "authorization_type": "bearer",
+                                  "verification_tokens": {"openai": ""}} if keyed else {"type": "none"})
     openapi = s3.get_object(Bucket=bucket, Key="openapi.json")["Body"].read()
     assert openapi == (project / "openapi.json").read_bytes()
     assert json.loads(openapi)["servers"][0]["url"] == endpoint
@@ -381,7 +422,8 @@ def test_apply_update_and_destroy_on_moto(tmp_path, tf_cache):
     binary, mirror = terraform_or_skip()
     moto_or_skip()
     first = bake(tmp_path / "a")
-    second = bake(tmp_path / "b", plugin_name="Restar Plugin")
+    second = bake(tmp_path / "b", plugin_name="Restar Plugin", auth="api_key")
+    key = _new_key(second, "e2e")
     # lambda.zip is git-ignored: a fresh clone has none, and the apply must build it.
     (first / "lambda.zip").unlink()
     with moto_server(tmp_path / "moto.log") as endpoint:
@@ -407,6 +449,7 @@ def test_apply_update_and_destroy_on_moto(tmp_path, tf_cache):
         assert outputs[0]["mcp_url"] == outputs[0]["api_endpoint"] + "/mcp"
         assert outputs[0]["openapi_url"] == outputs[0]["api_endpoint"] + "/openapi.json"
         assert outputs[0]["manifest_url"] == outputs[0]["api_endpoint"] + "/.well-known/ai-plugin.json"
+        _assert_keys_deployed(aws, second, key, tmp_path)
 
         policy = _rendered_bucket_policy(tf)["Statement"]
         assert [(s["Effect"], s["Principal"], s["Action"], s["Condition"]) for s in policy] == [

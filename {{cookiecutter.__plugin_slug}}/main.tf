@@ -35,14 +35,30 @@ locals {
   source_globs = ["*.py", "plugin_runtime/*.py", "manifest.json", "logo.png", "requirements.txt"]
   source_files = sort(distinct(flatten([for pattern in local.source_globs : fileset(path.module, pattern)])))
 
-  # Changes when any zipped file changes, when the platform the requirements are installed for
-  # changes, or when another handler module is named (the build derives openapi.json from it).
+  # Changes when any zipped file changes, when the platform the requirements are installed for,
+  # when another handler module is named or the auth mode changes (the build derives openapi.json
+  # from both).
   source_hash = sha256(jsonencode({
     files        = { for f in local.source_files : f => filesha256("${path.module}/${f}") }
     runtime      = var.lambda_runtime
     architecture = var.lambda_architecture
     handler      = var.lambda_handler
+    auth         = var.auth
   }))
+
+  # Who may call: read by the runtime (plugin_runtime/model_auth.py). Only hashes of the keys.
+  auth_environment = {
+    PLUGIN_AUTH                      = var.auth
+    PLUGIN_API_KEYS                  = jsonencode(var.api_keys)
+    PLUGIN_OPENAI_VERIFICATION_TOKEN = var.openai_verification_token
+  }
+  # The manifest's auth object, as the runtime serves it (surface_manifest.manifest_auth); the
+  # two shapes differ, so each is encoded and the chosen one decoded.
+  manifest_auth = jsondecode(var.auth == "api_key" ? jsonencode({
+    type                = "service_http"
+    authorization_type  = "bearer"
+    verification_tokens = { openai = var.openai_verification_token }
+  }) : jsonencode({ type = "none" }))
 
   endpoint      = aws_apigatewayv2_api.this.api_endpoint
   manifest_path = "/.well-known/ai-plugin.json"
@@ -124,6 +140,7 @@ resource "aws_lambda_function" "this" {
   # checkov:skip=CKV_AWS_116: API Gateway invokes it synchronously; a dead-letter queue only receives failed asynchronous invocations
   # checkov:skip=CKV_AWS_272: code signing needs an AWS Signer profile; the package is built and uploaded by this same apply
   # checkov:skip=CKV_AWS_115: reserved concurrency fails on new accounts with a low concurrency quota; the API's throttling limits bound concurrency instead
+  # checkov:skip=CKV_AWS_173: the environment holds settings and SHA-256 hashes of 256-bit API keys, never a secret; Lambda encrypts it at rest with an AWS-managed key
   function_name    = var.name
   description      = "Serves the ${var.name} plugin: manifest, OpenAPI, operations and MCP."
   role             = aws_iam_role.lambda.arn
@@ -137,6 +154,10 @@ resource "aws_lambda_function" "this" {
 
   tracing_config {
     mode = var.tracing_mode
+  }
+
+  environment {
+    variables = local.auth_environment
   }
 
   depends_on = [
@@ -186,7 +207,7 @@ resource "aws_apigatewayv2_integration" "lambda" {
 }
 
 resource "aws_apigatewayv2_route" "default" {
-  # checkov:skip=CKV_AWS_309: a public plugin API: ChatGPT plugins, GPT Actions with "None" auth and open MCP connectors call it without credentials
+  # checkov:skip=CKV_AWS_309: the manifest, openapi.json and logo must be public (clients read them before they have credentials); with auth = api_key the Lambda checks the key on every other route
   api_id    = aws_apigatewayv2_api.this.id
   route_key = "$default"
   target    = "integrations/${aws_apigatewayv2_integration.lambda.id}"
@@ -337,6 +358,7 @@ resource "aws_s3_object" "manifest" {
   key          = "manifest.json"
   content_type = "application/json"
   content = jsonencode(merge(jsondecode(file("${path.module}/${var.path_to_manifest}")), {
+    auth     = local.manifest_auth
     api      = { type = "openapi", url = "${local.endpoint}/openapi.json" }
     logo_url = "${local.endpoint}/logo.png"
   }))

@@ -9,3 +9,7 @@ path_to_lambda      = "lambda.zip"
 lambda_runtime      = {{ cookiecutter.lambda_runtime | tojson }}
 lambda_architecture = {{ cookiecutter.lambda_architecture | tojson }}
 lambda_handler      = "handler.lambda_handler"
+# Who may call the operations and /mcp: "none" (anyone), "api_key" or "oauth".
+auth = {{ cookiecutter.auth | tojson }}
+# API keys (auth = "api_key"): name = SHA-256 of the key. Add one with `make api-key NAME=...`.
+api_keys = {}

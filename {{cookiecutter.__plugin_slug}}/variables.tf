@@ -154,6 +154,44 @@ variable "tracing_mode" {
   }
 }
 
+variable "auth" {
+  description = "Who may call the operations and /mcp: none (anyone), api_key (a key from api_keys, sent as Authorization: Bearer <key>) or oauth. The manifest, openapi.json and logo stay public."
+  type        = string
+  default     = "none"
+
+  validation {
+    condition     = contains(["none", "api_key"], var.auth)
+    error_message = "The auth must be none or api_key (oauth is not available in this version of the template)."
+  }
+}
+
+variable "api_keys" {
+  description = "API keys that may call the plugin when auth = \"api_key\": name => SHA-256 (hex) of the key. Written by `python3 -m plugin_tools.keys new NAME`; the keys themselves are never stored."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for name, digest in var.api_keys : can(regex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", name)) && can(regex("^[0-9a-f]{64}$", digest))])
+    error_message = "Each api_keys entry must map a name (1-64 letters, digits, '.', '_' or '-') to the SHA-256 hex digest of a key (64 lowercase hex characters); use python3 -m plugin_tools.keys."
+  }
+
+  validation {
+    condition     = length(var.api_keys) <= 40
+    error_message = "The api_keys map holds at most 40 keys (the hashes travel in the Lambda's 4 KB environment); revoke unused ones."
+  }
+}
+
+variable "openai_verification_token" {
+  description = "The verification token OpenAI shows for a plugin with service_http auth (manifest auth.verification_tokens.openai). Public by design; empty until you have one."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{0,256}$", var.openai_verification_token))
+    error_message = "The openai_verification_token must be up to 256 letters, digits, '_' or '-'."
+  }
+}
+
 variable "python" {
   description = "Python interpreter that runs the build step (python3 -m plugin_tools.build) during terraform apply."
   type        = string

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import typing
 
+from .model_auth import AuthConfig
+from .model_auth import current as auth_config
 from .model_context import Context
 from .model_operation import Operation
 from .model_registry import ROOT, Registry
@@ -42,11 +44,14 @@ class Plugin(Registry):
     def __init__(self, version: str = "1.0.0", root: str = ROOT) -> None:
         super().__init__(version, root)
         self.router = Router()
-        self._cache: dict[tuple[str, str], dict] = {}
+        self._cache: dict[tuple[str, ...], dict] = {}
         self.router.add("GET", MANIFEST_PATH, self._serve_manifest)
         self.router.add("GET", OPENAPI_PATH, self._serve_openapi)
         self.router.add("GET", LOGO_PATH, self._serve_logo)
         self.router.add("POST", MCP_PATH, self._serve_mcp)
+        # What anyone may read, whatever the auth mode: clients fetch these before they have
+        # credentials. Every other route (the operations, /mcp) needs a caller.
+        self.public = {self._serve_manifest, self._serve_openapi, self._serve_logo}
 
     # -- registration -------------------------------------------------------------------
     def operation(self, func: Callable | None = None, *, method: str = "POST", path: str | None = None,
@@ -60,7 +65,8 @@ class Plugin(Registry):
                            idempotent=idempotent, open_world=open_world)
             self.add(op)
             try:
-                self.router.add(op.method, op.path, lambda req, params, ctx, op=op: serve_operation(op, req, params, ctx))
+                self.router.add(op.method, op.path,
+                                lambda req, params, ctx, op=op: serve_operation(op, req, params, ctx))
             except RouteError as exc:
                 del self.operations[op.name]
                 raise SchemaError(str(exc)) from None
@@ -74,8 +80,15 @@ class Plugin(Registry):
         try:
             req = Request(event)
             handler, params = self.router.resolve(req.method, req.path)
+            caller = None
+            if handler not in self.public:
+                auth = auth_config()
+                if auth.mode != "none" or auth.problem:
+                    from .surface_auth import authenticate  # only deployments that check callers load it
+
+                    caller = authenticate(req, auth, jsonrpc=handler == self._serve_mcp)
             ctx = Context(request=req, lambda_context=context, surface="mcp" if handler == self._serve_mcp else "rest",
-                          method=req.method, path=req.path, api_request_id=req.request_id)
+                          caller=caller, method=req.method, path=req.path, api_request_id=req.request_id)
             return handler(req, params, ctx)
         except HTTPError as exc:
             return exc.response()
@@ -86,18 +99,18 @@ class Plugin(Registry):
             return json_response(500, _INTERNAL_ERROR)
 
     # -- documents ----------------------------------------------------------------------
-    def manifest_for(self, origin: str) -> dict:
+    def manifest_for(self, origin: str, auth: AuthConfig | None = None) -> dict:
         """The manifest as served from ``origin``: every URL is absolute on that origin."""
-        return manifest_for(self, origin)
+        return manifest_for(self, origin, auth or auth_config())
 
-    def openapi_for(self, origin: str) -> dict:
-        """The OpenAPI document as served from ``origin``."""
+    def openapi_for(self, origin: str, auth: AuthConfig | None = None) -> dict:
+        """The OpenAPI document as served from ``origin`` under ``auth`` (default: the deployment's)."""
         from .surface_openapi import build_openapi
 
-        return build_openapi(self, origin)
+        return build_openapi(self, origin, auth or auth_config())
 
     def _cached(self, kind: str, origin: str, make: Callable[[str], dict]) -> dict:
-        key = (kind, origin)
+        key = (kind, origin, auth_config().mode)
         response = self._cache.get(key)
         if response is None:
             if len(self._cache) > 64:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .model_auth import AuthConfig
     from .model_operation import Operation
     from .model_registry import Registry
 
@@ -33,7 +34,10 @@ def _error(description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": ERROR_SCHEMA}}}
 
 
-def operation_object(op: Operation) -> dict:
+SECURITY_SCHEME = "apiKey"
+
+
+def operation_object(op: Operation, protected: bool = False) -> dict:
     """One OpenAPI operation: parameters inline, body schema inline, errors documented."""
     doc: dict = {"operationId": op.name}
     if op.summary:
@@ -63,20 +67,26 @@ def operation_object(op: Operation) -> dict:
                 "content": {"application/json": {"schema": op.output_schema}}},
         "400": _error("The request does not fit the schema, or the operation refused it."),
     }
+    if protected:
+        doc["responses"]["401"] = _error("The Authorization header is missing or its key is invalid.")
     if op.has_body:
         doc["responses"]["413"] = _error("The request body is too large.")
         doc["responses"]["415"] = _error("The body is not application/json.")
+    doc["responses"]["429"] = _error("Too many requests: the API's throttling limit was reached; retry later.")
+    doc["responses"]["500"] = _error("The operation failed unexpectedly; its owner can read why in the logs.")
     doc["x-openai-isConsequential"] = not op.read_only
     return doc
 
 
-def build_openapi(plugin: Registry, origin: str) -> dict:
-    """The whole document, with ``servers[0].url`` set to the origin it is served from."""
+def build_openapi(plugin: Registry, origin: str, auth: AuthConfig) -> dict:
+    """The whole document, with ``servers[0].url`` set to the origin it is served from and the
+    security the deployment requires (``security: []`` says explicitly that it needs none)."""
     manifest = plugin.manifest
+    protected = auth.mode == "api_key"
     paths: dict[str, dict] = {}
     for op in plugin.operations.values():
-        paths.setdefault(op.path, {})[op.method.lower()] = operation_object(op)
-    return {
+        paths.setdefault(op.path, {})[op.method.lower()] = operation_object(op, protected)
+    doc: dict = {
         "openapi": "3.1.0",
         "info": {
             "title": manifest["name_for_human"],
@@ -86,3 +96,11 @@ def build_openapi(plugin: Registry, origin: str) -> dict:
         "servers": [{"url": origin}],
         "paths": paths,
     }
+    if protected:
+        doc["components"] = {"securitySchemes": {SECURITY_SCHEME: {
+            "type": "http", "scheme": "bearer",
+            "description": "An API key made with `python3 -m plugin_tools.keys new NAME`."}}}
+        doc["security"] = [{SECURITY_SCHEME: []}]
+    else:
+        doc["security"] = []
+    return doc

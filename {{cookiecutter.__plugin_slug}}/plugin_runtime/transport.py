@@ -33,7 +33,6 @@ class HTTPError(Exception):
         return json_response(self.status, {"error": self.code, "message": self.message}, self.headers)
 
 
-
 def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not a JSON number")
 

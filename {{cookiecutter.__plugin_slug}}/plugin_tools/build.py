@@ -21,8 +21,10 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from plugin_runtime import model_auth
+
 from .check import check_built, check_manifest_file, gate
-from .project import PROJECT, BuildError, load_plugin, read_tfvars
+from .project import PROJECT, BuildError, auth_environment, load_plugin, read_tfvars
 
 LOCAL_ORIGIN = "http://localhost:8080"
 # What goes into the zip besides installed requirements. main.tf hashes the same files
@@ -46,9 +48,20 @@ def requirements(project: Path = PROJECT) -> list[str]:
     return [line for line in lines if line]
 
 
-def render_openapi(plugin, origin: str) -> str:
-    """openapi.json's exact text: sorted keys are left as derived, two-space indent, newline."""
-    return json.dumps(plugin.openapi_for(origin), indent=2, ensure_ascii=False) + "\n"
+def tfvars_auth(project: Path = PROJECT) -> model_auth.AuthConfig:
+    """The auth configuration terraform.tfvars asks for (what the deployed Lambda will get)."""
+    env = auth_environment(project)
+    config = model_auth.parse(env["PLUGIN_AUTH"], env["PLUGIN_API_KEYS"], env["PLUGIN_OPENAI_VERIFICATION_TOKEN"])
+    if config.problem:
+        raise BuildError(f"terraform.tfvars: {config.problem.replace(model_auth.MODE_ENV, 'auth')}")
+    return config
+
+
+def render_openapi(plugin, origin: str, project: Path = PROJECT) -> str:
+    """openapi.json's exact text for the auth mode in terraform.tfvars: keys in the order they are
+    derived, two-space indent, newline."""
+    doc = plugin.openapi_for(origin, tfvars_auth(project))
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
 def current_origin(path: Path) -> str:
@@ -173,7 +186,7 @@ def build(project: Path = PROJECT, origin: str | None = None, quiet: bool = Fals
     openapi_path = project / tfvars.get("path_to_openapi", "openapi.json")
     origin = origin or current_origin(openapi_path)
     _stop_on(check_manifest_file(project / tfvars.get("path_to_manifest", "manifest.json")))
-    text = render_openapi(plugin, origin)
+    text = render_openapi(plugin, origin, project)
     if not openapi_path.exists() or openapi_path.read_text(encoding="utf-8") != text:
         openapi_path.write_text(text, encoding="utf-8")
     _stop_on(check_built(plugin, json.loads(text), origin))

@@ -13,11 +13,12 @@ import json
 import sys
 from pathlib import Path
 
-from .project import BuildError, load_plugin
+from .project import BuildError, apply_auth_environment, load_plugin
 
 
 def invoke(event_path: Path, handler: str | None = None) -> dict:
     """Run the handler named in terraform.tfvars on the event in ``event_path``."""
+    apply_auth_environment()  # the auth settings of terraform.tfvars, as Terraform deploys them
     plugin = load_plugin(handler=handler)
     event = json.loads(event_path.read_text(encoding="utf-8"))
     return plugin.lambda_handler(event, None)

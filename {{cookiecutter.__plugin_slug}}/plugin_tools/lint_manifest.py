@@ -103,6 +103,9 @@ def _check_auth(report: Report, auth: object, present: bool) -> None:
         if field not in auth:
             report.error(("auth", field), f"is required for {kind} auth")
     tokens = auth.get("verification_tokens")
+    if kind == "service_http" and isinstance(tokens, dict) and tokens.get("openai") == "":
+        report.warn(("auth", "verification_tokens", "openai"), "is empty: set openai_verification_token in "
+                    "terraform.tfvars once OpenAI gives you the token")
     if "verification_tokens" in needed and "verification_tokens" in auth and not (
             isinstance(tokens, dict) and isinstance(tokens.get("openai"), str)):
         report.error(("auth", "verification_tokens"), "must be an object such as {\"openai\": \"<token>\"}")

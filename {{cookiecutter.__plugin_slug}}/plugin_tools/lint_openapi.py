@@ -12,6 +12,7 @@ from .lint_common import Finding, Report, check_url, is_local, json_path, kind_o
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 MAX_OPERATIONS = 30
+SECURITY_TYPES = ("http", "apiKey", "oauth2", "openIdConnect")
 MAX_SPEC_BYTES = 1_000_000
 _OPERATION_ID = re.compile(r"[A-Za-z0-9_-]+")
 _SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
@@ -110,6 +111,7 @@ def check_openapi(doc: object, deployed: bool, file: str = "openapi.json", origi
                 _check_operation(report, item[method], ("paths", route, method), seen)
     if count > MAX_OPERATIONS:
         report.warn(("paths",), f"{count} operations; GPT Actions were seen to accept at most {MAX_OPERATIONS}")
+    _check_security(report, doc)
     components = doc.get("components")
     if isinstance(components, dict) and isinstance(components.get("schemas"), dict):
         for name, schema in components["schemas"].items():
@@ -179,3 +181,46 @@ def _check_operation(report: Report, op: object, path: tuple, seen: dict[str, tu
         report.error(path, "add x-openai-isConsequential (false lets the user \"always allow\" a safe operation)")
     elif not isinstance(op["x-openai-isConsequential"], bool):
         report.error((*path, "x-openai-isConsequential"), "must be true or false")
+
+
+def _check_security(report: Report, doc: dict) -> None:
+    """Say what authentication the API needs (``security: []`` for none), name only schemes that
+    exist, use the kinds GPT Actions can send, and document the 401 where a key is needed."""
+    components = doc.get("components")
+    schemes = components.get("securitySchemes") if isinstance(components, dict) else None
+    schemes = schemes if isinstance(schemes, dict) else {}
+    for name, scheme in schemes.items():
+        kind = scheme.get("type") if isinstance(scheme, dict) else None
+        if kind not in SECURITY_TYPES:
+            report.error(("components", "securitySchemes", name, "type"), f"{json.dumps(kind)} is not a "
+                         f"security scheme type GPT Actions use ({', '.join(SECURITY_TYPES)})")
+        elif kind == "http" and str(scheme.get("scheme", "")).lower() not in ("bearer", "basic"):
+            report.error(("components", "securitySchemes", name, "scheme"), "GPT Actions send bearer or basic")
+    if "security" not in doc:
+        report.warn((), "declares no security; say \"security\": [] when the API needs no authentication "
+                    "(linters and importers otherwise cannot tell)")
+        return
+    security = doc["security"]
+    if not isinstance(security, list):
+        report.error(("security",), f"must be an array of requirements, not {kind_of(security)}")
+        return
+    sound = True
+    for i, requirement in enumerate(security):
+        if not isinstance(requirement, dict):
+            report.error(("security", i), f"must be an object, not {kind_of(requirement)}")
+            sound = False
+            continue
+        for name in requirement:
+            if name not in schemes:
+                report.error(("security", i, name), "names no scheme in components.securitySchemes")
+                sound = False
+    if sound and any(security):
+        paths = doc.get("paths") if isinstance(doc.get("paths"), dict) else {}
+        for route, item in paths.items():
+            for method in HTTP_METHODS:
+                op = item.get(method) if isinstance(item, dict) else None
+                responses = op.get("responses") if isinstance(op, dict) else None
+                if isinstance(responses, dict) and "401" not in responses and op.get("security") != []:
+                    report.error(("paths", route, method, "responses"),
+                                 "needs a key but documents no 401 response")
+

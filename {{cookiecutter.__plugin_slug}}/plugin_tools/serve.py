@@ -35,7 +35,7 @@ from urllib.parse import parse_qsl, unquote
 
 from plugin_runtime.surface_mcp import DEFAULT_ALLOWED_ORIGINS, LOCAL_HOSTS, extra_allowed_origins, is_local_origin
 
-from .project import PROJECT, BuildError, load_plugin
+from .project import PROJECT, BuildError, apply_auth_environment, load_plugin
 
 WATCHED = ("*.py", "plugin_runtime/*.py", "manifest.json", "logo.png", "terraform.tfvars")
 POLL_SECONDS = 0.3
@@ -296,6 +296,7 @@ class LocalServer(ThreadingHTTPServer):
 def load_handler(project: Path):
     """The lambda_handler named in terraform.tfvars, or one that explains why it cannot load."""
     try:
+        apply_auth_environment(project)  # like the deployed Lambda: auth and key hashes from terraform.tfvars
         return load_plugin(project).lambda_handler
     except BuildError as exc:
         message = str(exc)

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 import json
+import os
+import secrets
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +34,26 @@ def project_plugin():
     from plugin_tools.project import load_plugin
 
     return load_plugin(PROJECT)
+
+
+# The tests run under the auth mode of terraform.tfvars, as the deployed Lambda does. With
+# api_key, this session adds a key of its own (made here, written nowhere) and `call` sends it.
+TEST_KEY = "pk_test_" + secrets.token_urlsafe(32)
+
+
+def _configure_auth() -> str:
+    from plugin_tools.project import auth_environment
+
+    env = auth_environment(PROJECT)
+    if env["PLUGIN_AUTH"] == "api_key":
+        keys = json.loads(env["PLUGIN_API_KEYS"])
+        keys["pytest-session"] = hashlib.sha256(TEST_KEY.encode()).hexdigest()
+        env["PLUGIN_API_KEYS"] = json.dumps(keys)
+    os.environ.update(env)
+    return env["PLUGIN_AUTH"]
+
+
+AUTH_MODE = _configure_auth()
 
 
 example = pytest.mark.skipif(EXAMPLE not in project_plugin().operations,
@@ -69,6 +92,8 @@ def make_event(method: str = "POST", path: str = "/sumar", body: object = None, 
         else:
             event["body"] = data
             event["isBase64Encoded"] = False
+    if AUTH_MODE == "api_key":
+        event["headers"]["authorization"] = f"Bearer {TEST_KEY}"
     if headers:
         event["headers"].update({k.lower(): v for k, v in headers.items()})
     return event
@@ -84,6 +109,8 @@ def caller(handler: Callable[[dict, object], dict]) -> Callable[..., tuple[int, 
     """Invoke ``handler``; returns (status, headers, decoded JSON body or raw body)."""
 
     def invoke(event: dict) -> tuple[int, dict, object]:
+        if AUTH_MODE == "api_key" and isinstance(event, dict) and isinstance(event.get("headers"), dict):
+            event = {**event, "headers": {"authorization": f"Bearer {TEST_KEY}", **event["headers"]}}
         response = handler(event, None)
         body = response.get("body", "")
         assert "Traceback" not in body, body

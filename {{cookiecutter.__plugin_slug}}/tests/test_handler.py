@@ -10,7 +10,7 @@ import base64
 import json
 
 import pytest
-from conftest import EVENTS, EXAMPLE, PROJECT, example, load_event, make_event, project_plugin
+from conftest import AUTH_MODE, EVENTS, EXAMPLE, PROJECT, example, load_event, make_event, project_plugin
 
 ORIGIN = "https://abc123defg.execute-api.us-east-1.amazonaws.com"
 
@@ -53,7 +53,10 @@ def test_manifest_is_a_valid_v1_manifest_on_the_request_origin(call):
     assert doc["name_for_model"].isalnum() and len(doc["name_for_model"]) <= 50
     assert 1 <= len(doc["description_for_human"]) <= 100
     assert 1 <= len(doc["description_for_model"]) <= 8000
-    assert doc["auth"] == {"type": "none"}
+    if AUTH_MODE == "api_key":
+        assert doc["auth"]["type"] == "service_http" and doc["auth"]["authorization_type"] == "bearer"
+    else:
+        assert doc["auth"] == {"type": "none"}
     assert doc["api"] == {"type": "openapi", "url": f"{ORIGIN}/openapi.json"}
     assert doc["logo_url"] == f"{ORIGIN}/logo.png"
     assert "@" in doc["contact_email"]

@@ -7,7 +7,6 @@ Python source. Each check is an importable function; tests/test_hooks.py calls t
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import re
@@ -34,7 +33,7 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _LOCAL_PART = r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+"  # this file is rendered by Jinja: no double braces
 _EMAIL = re.compile("^" + _LOCAL_PART + "@" + _LABEL + r"(?:\." + _LABEL + ")+$")
 _LAMBDA_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_BUCKET_PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]{0,35}-$")
 
 
 def _text(value: object, prompt: str, lo: int, hi: int, example: str, one_line: bool = True) -> str | None:
@@ -137,21 +136,15 @@ def check_name_for_model(value: object) -> str | None:
     return None
 
 
-def check_bucket_name(value: object) -> str | None:
-    """S3 bucket naming rules (general purpose buckets)."""
-    ok = isinstance(value, str) and bool(_BUCKET.match(value)) and ".." not in value
+def check_bucket_prefix(value: object) -> str | None:
+    """The bucket prefix written into terraform.tfvars: Terraform appends a unique 26-character
+    suffix (S3 names are 3-63 characters), so it must be at most 37 characters and start a name S3
+    accepts. Derived from the slug, never random, so every render of the same answers agrees."""
+    ok = isinstance(value, str) and bool(_BUCKET_PREFIX.match(value))
     if ok:
-        try:
-            ipaddress.ip_address(value)
-            ok = False
-        except ValueError:
-            pass
-    if ok:
-        reserved = (value.startswith(("xn--", "sthree-", "amzn-s3-demo-"))
-                    or value.endswith(("-s3alias", "--ol-s3", "--x-s3")))
-        ok = not reserved
+        ok = not value.startswith(("xn--", "sthree-", "amzn-s3-demo-"))
     if not ok:
-        return f"plugin_name: derives the bucket name {str(value)[:70]!r}, which S3 would refuse; use a plain name"
+        return f"plugin_name: derives the bucket prefix {str(value)[:70]!r}, which S3 would refuse; use a plain name"
     return None
 
 
@@ -173,7 +166,7 @@ def validate(context: dict) -> list[str]:
         checks.append(slug_problem)
         if slug_problem is None:
             checks.append(check_name_for_model(context.get("__name_for_model")))
-            checks.append(check_bucket_name(context.get("__bucket_name")))
+            checks.append(check_bucket_prefix(context.get("__bucket_prefix")))
     return [c for c in checks if c]
 
 

@@ -31,8 +31,8 @@ GOOD = {
     "plugin_name": "Sumar Plugin", "description_for_human": "Suma dos números.",
     "description_for_model": "Plugin for adding two numbers.", "contact_email": "support@example.com",
     "legal_info_url": "https://example.com/legal", "aws_region": "us-east-1", "lambda_runtime": "python3.13",
-    "lambda_architecture": "arm64", "auth": "none", "__plugin_slug": "sumar-plugin", "__name_for_model": "sumarplugin",
-    "__bucket_name": "sumar-plugin-abcdefgh",
+    "lambda_architecture": "arm64", "auth": "none", "__plugin_slug": "sumar-plugin",
+    "__name_for_model": "sumarplugin", "__bucket_prefix": "sumar-plugin-",
 }
 
 
@@ -114,13 +114,22 @@ def test_name_for_model(name, ok):
     assert (pre.check_name_for_model(name) is None) is ok
 
 
-@pytest.mark.parametrize(("bucket", "ok"), [
-    ("sumar-plugin-abcdefgh", True), ("abc", True), ("ab", False), ("a" * 64, False), ("Upper-case", False),
-    ("192.168.1.1", False), ("xn--plugin", False), ("plugin-s3alias", False), ("a..b", False), ("-abc", False),
-    (None, False), (42, False),
+@pytest.mark.parametrize(("prefix", "ok"), [
+    ("sumar-plugin-", True), ("a-", True), ("a" * 36 + "-", True), ("a" * 37 + "-", False), ("-", False),
+    ("sumar-plugin", False), ("Upper-", False), ("a.b-", False), ("sthree-calc-", False), ("xn--plugin-", False),
+    ("amzn-s3-demo-x-", False), (None, False), (42, False),
 ])
-def test_bucket_name(bucket, ok):
-    assert (pre.check_bucket_name(bucket) is None) is ok
+def test_bucket_prefix(prefix, ok):
+    assert (pre.check_bucket_prefix(prefix) is None) is ok
+
+
+def test_the_derived_bucket_prefix_is_checked_and_never_random():
+    cookiecutter_json = (TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8")
+    assert "random" not in cookiecutter_json and "__bucket_name" not in cookiecutter_json
+    bad = dict(GOOD, plugin_name="Sthree Calc", __plugin_slug="sthree-calc", __name_for_model="sthreecalc",
+               __bucket_prefix="sthree-calc-")
+    assert pre.validate(bad) == [
+        "plugin_name: derives the bucket prefix 'sthree-calc-', which S3 would refuse; use a plain name"]
 
 
 def test_every_problem_is_reported_on_its_own_line_then_one_retry_line(capsys):

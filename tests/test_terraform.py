@@ -202,9 +202,38 @@ def test_fmt_validate_and_plan(variant, baked, tf_cache, request):
     region = VARIANTS[variant].get("aws_region", "us-east-1")
     assert data["data.aws_partition.current"]["partition"] == PARTITIONS.get(region, "aws")
     planned = {r["address"]: r.get("values", {}) for r in plan["planned_values"]["root_module"]["resources"]}
+    assert planned["aws_s3_bucket.this"]["bucket_prefix"] == tfvars["bucket_name"] == "sumar-plugin-"
     function = planned["aws_lambda_function.this"]
     assert function["runtime"] == tfvars["lambda_runtime"]
     assert function["architectures"] == [tfvars["lambda_architecture"]]
+
+
+def test_bucket_name_is_a_prefix_a_full_name_or_derived(tmp_path, tf_cache, plan_moto):
+    """terraform.tfvars holds a prefix (Terraform picks the unique name once and keeps it in the
+    state; the plans above and the end-to-end test check the resource); a full name, as projects
+    baked before prefixes have, is used as is; with none, the prefix comes from name (lowercased,
+    "_" as "-", at most 37 characters with the "-"). Anything else fails validation. `terraform
+    console` evaluates each case in a second or two, where a plan takes several."""
+    binary, mirror = terraform_or_skip()
+    project = bake(tmp_path)
+    write_moto_override(project, plan_moto, lifecycle=True)
+    tf = Terraform(project, binary, mirror, tf_cache)
+    tf.init()
+
+    def console(expression: str, *args: str) -> str:
+        result = subprocess.run([binary, "console", "-no-color", *args], input=expression + "\n", cwd=project,
+                                env=tf.env, capture_output=True, text=True, timeout=120, check=False)
+        return result.stdout + result.stderr
+
+    bucket = "jsonencode([local.bucket_is_prefix ? null : var.bucket_name, local.bucket_prefix])"
+    assert json.loads(json.loads(console(bucket))) == [None, "sumar-plugin-"]
+    assert json.loads(json.loads(console(bucket, f"-var=bucket_name={LEGACY_BUCKET}"))) == [LEGACY_BUCKET, None]
+    (project / "derived.tfvars").write_text('name = "' + "Ab" * 17 + 'C_Def"\nbucket_name = null\n')
+    # Cut at 36 characters, where the "_" became a "-", which is kept only once.
+    assert json.loads(json.loads(console(bucket, "-var-file=derived.tfvars"))) == [None, "ab" * 17 + "c-"]
+    for bad in ("Upper-", "a" * 37 + "-", "xn--plugin-", "a..b"):
+        output = console("var.bucket_name", f"-var=bucket_name={bad}")
+        assert "Invalid value for variable" in output and "bucket_name" in output, (bad, output[-2000:])
 
 
 def _locked_provider_version(project: Path) -> tuple[int, ...]:
@@ -253,6 +282,17 @@ def _tfvars(project: Path) -> dict:
     return hcl_attributes(project / "terraform.tfvars")
 
 
+LEGACY_BUCKET = "restar-plugin-abcdefgh"
+
+
+def _set_tfvar(project: Path, key: str, value: str) -> None:
+    path = project / "terraform.tfvars"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    index = next(i for i, line in enumerate(lines) if line.startswith(f"{key} "))
+    lines[index] = f"{key:<19} = {json.dumps(value)}"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def _outputs(tf: Terraform) -> dict:
     return {k: v["value"] for k, v in json.loads(tf.run("output", "-json").stdout).items()}
 
@@ -299,8 +339,14 @@ def _assert_keys_deployed(aws: dict, project: Path, key: str, tmp_path: Path) ->
 def _assert_deployed(aws: dict, project: Path, out: dict) -> None:
     """What one applied project must look like in AWS."""
     tfvars = _tfvars(project)
-    name, bucket, region = tfvars["name"], tfvars["bucket_name"], tfvars["aws_region"]
+    name, bucket, region = tfvars["name"], out["bucket_name"], tfvars["aws_region"]
     endpoint = out["api_endpoint"]
+    # A prefix in terraform.tfvars: Terraform completed it (and keeps it in the state); a full
+    # name (a deployment made before prefixes): exactly that bucket.
+    if tfvars["bucket_name"].endswith("-"):
+        assert bucket.startswith(tfvars["bucket_name"]) and len(tfvars["bucket_name"]) < len(bucket) <= 63, bucket
+    else:
+        assert bucket == tfvars["bucket_name"]
     s3, lam, apigw, logs, iam = aws["s3"], aws["lambda"], aws["apigatewayv2"], aws["logs"], aws["iam"]
 
     # Private, encrypted, versioned bucket.
@@ -424,6 +470,8 @@ def test_apply_update_and_destroy_on_moto(tmp_path, tf_cache):
     first = bake(tmp_path / "a")
     second = bake(tmp_path / "b", plugin_name="Restar Plugin", auth="api_key")
     key = _new_key(second, "e2e")
+    # The second one was baked before bucket prefixes: its terraform.tfvars names its bucket.
+    _set_tfvar(second, "bucket_name", LEGACY_BUCKET)
     # lambda.zip is git-ignored: a fresh clone has none, and the apply must build it.
     (first / "lambda.zip").unlink()
     with moto_server(tmp_path / "moto.log") as endpoint:
@@ -446,6 +494,7 @@ def test_apply_update_and_destroy_on_moto(tmp_path, tf_cache):
         for project, out in zip((first, second), outputs, strict=True):
             _assert_deployed(aws, project, out)
         assert outputs[0]["api_endpoint"] != outputs[1]["api_endpoint"]
+        assert outputs[0]["bucket_name"].startswith("sumar-plugin-") and outputs[1]["bucket_name"] == LEGACY_BUCKET
         assert outputs[0]["mcp_url"] == outputs[0]["api_endpoint"] + "/mcp"
         assert outputs[0]["openapi_url"] == outputs[0]["api_endpoint"] + "/openapi.json"
         assert outputs[0]["manifest_url"] == outputs[0]["api_endpoint"] + "/.well-known/ai-plugin.json"
@@ -461,8 +510,9 @@ def test_apply_update_and_destroy_on_moto(tmp_path, tf_cache):
 
         # Variable validation catches the values that would break the deployment.
         bad = tf.run("plan", "-refresh=false", "-var=lambda_timeout_seconds=30", "-var=throttling_rate_limit=0",
-                     "-var=lambda_runtime=python3.10", "-var=name=two words", ok=(1,))
-        for variable in ("lambda_timeout_seconds", "throttling_rate_limit", "lambda_runtime", "var.name"):
+                     "-var=lambda_runtime=python3.10", "-var=name=two words", "-var=bucket_name=Not_A_Bucket", ok=(1,))
+        for variable in ("lambda_timeout_seconds", "throttling_rate_limit", "lambda_runtime", "var.name",
+                         "var.bucket_name"):
             assert variable in bad.stderr, f"no validation error for {variable}:\n{bad.stderr[-3000:]}"
 
         # Edit the handler: a plain apply rebuilds, uploads the new zip and the new openapi.json.

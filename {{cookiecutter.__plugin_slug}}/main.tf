@@ -63,6 +63,14 @@ locals {
   endpoint      = aws_apigatewayv2_api.this.api_endpoint
   manifest_path = "/.well-known/ai-plugin.json"
 
+  # The bucket: a full bucket_name is used as is (deployments made before prefixes keep their
+  # bucket); a prefix ending in "-", or none (then derived from name: lowercased, "_" as "-", at
+  # most 37 characters) lets Terraform pick a globally unique name once and keep it in the state.
+  # Nothing random lives in the project's files, so template updates never touch the bucket.
+  derived_bucket_prefix = "${replace(substr(replace(lower(var.name), "_", "-"), 0, 36), "/-+$/", "")}-"
+  bucket_is_prefix      = var.bucket_name == null ? true : endswith(var.bucket_name, "-")
+  bucket_prefix         = local.bucket_is_prefix ? coalesce(var.bucket_name, local.derived_bucket_prefix) : null
+
   cors_origins = ["https://chatgpt.com", "https://chat.openai.com"]
   cors_headers = ["content-type", "authorization", "mcp-protocol-version", "mcp-session-id", "mcp-method", "mcp-name"]
   cors_methods = ["GET", "POST", "DELETE", "OPTIONS"]
@@ -262,7 +270,8 @@ resource "aws_s3_bucket" "this" {
   # checkov:skip=CKV_AWS_144: the published files are rebuilt from the project by any apply; cross-region replication would double the cost for nothing
   # checkov:skip=CKV_AWS_145: SSE-S3 (AES-256) encrypts the objects; a KMS CMK adds a monthly cost for files that are public documents
   # checkov:skip=CKV2_AWS_62: nothing consumes events for these generated files
-  bucket = var.bucket_name
+  bucket        = local.bucket_is_prefix ? null : var.bucket_name
+  bucket_prefix = local.bucket_prefix
 
   # Only Terraform-generated copies live here, so destroy may empty the bucket (old versions too).
   force_destroy = true

@@ -24,7 +24,7 @@ output "function_name" {
 }
 
 output "bucket_name" {
-  description = "Private S3 bucket holding the published manifest.json, openapi.json and logo.png."
+  description = "Private S3 bucket holding the published manifest.json, openapi.json and logo.png (its full name, also when Terraform picked it from a prefix)."
   value       = aws_s3_bucket.this.id
 }
 

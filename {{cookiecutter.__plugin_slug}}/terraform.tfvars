@@ -1,7 +1,9 @@
-# Settings for this deployment. Every AWS name is derived from `name`.
+# Settings for this deployment. Every AWS name is derived from `name`. bucket_name ends in "-":
+# it is a prefix, and the first apply adds a unique suffix and keeps the full name in the state
+# (`terraform output bucket_name`); put a full bucket name there to use that bucket instead.
 name                = {{ cookiecutter.__plugin_slug | tojson }}
 aws_region          = {{ cookiecutter.aws_region | tojson }}
-bucket_name         = {{ cookiecutter.__bucket_name | tojson }}
+bucket_name         = {{ cookiecutter.__bucket_prefix | tojson }}
 path_to_manifest    = "manifest.json"
 path_to_openapi     = "openapi.json"
 path_to_logo        = "logo.png"

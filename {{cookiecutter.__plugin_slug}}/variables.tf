@@ -22,12 +22,18 @@ variable "aws_region" {
 }
 
 variable "bucket_name" {
-  description = "Name of the private S3 bucket that holds the published manifest.json, openapi.json and logo.png (globally unique)."
+  description = "The private S3 bucket that holds the published manifest.json, openapi.json and logo.png. A prefix ending in '-' (at most 37 characters) lets Terraform add a unique suffix on the first apply and keep the name in its state; a full name (3-63 characters) uses exactly that bucket; null derives the prefix from name."
   type        = string
+  default     = null
 
   validation {
-    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.bucket_name)) && !strcontains(var.bucket_name, "..")
-    error_message = "The bucket_name must be 3-63 lowercase letters, digits, '-' or '.', starting and ending with a letter or digit."
+    # A full S3 bucket name, or a prefix of one: S3 names never end in '-', so the two cannot be confused.
+    condition = var.bucket_name == null ? true : (
+      can(regex("^[a-z0-9](?:[a-z0-9.-]{1,61}[a-z0-9]|[a-z0-9.-]{0,35}-)$", var.bucket_name)) &&
+      !strcontains(var.bucket_name, "..") &&
+      !can(regex("^(?:xn--|sthree-|amzn-s3-demo-)|(?:-s3alias|--ol-s3|--x-s3)$", var.bucket_name))
+    )
+    error_message = "The bucket_name must be a bucket name (3-63 lowercase letters, digits, '-' or '.', starting and ending with a letter or digit) or a prefix of at most 37 such characters ending in '-'."
   }
 }
 

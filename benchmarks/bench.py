@@ -25,6 +25,7 @@ library keeps its .pyc as on Lambda).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import hashlib
 import io
@@ -144,6 +145,7 @@ class Scenario:
     label: str
     results: dict = field(default_factory=dict)
     events: Path | None = None  # the folder holding bench_event.py
+    env: dict = field(default_factory=dict)  # the Lambda environment this scenario runs with
 
 
 STACKS = [
@@ -168,6 +170,81 @@ def scenarios(stacks: list[Stack]) -> list[Scenario]:
             out.append(Scenario(f"{s.name}:mcp{STATELESS}", s, mcp_event(STATELESS), f"MCP tools/call {STATELESS}"))
         if s.surface in ("mcp", "both"):
             out.append(Scenario(f"{s.name}:mcp{HANDSHAKE}", s, mcp_event(HANDSHAKE), f"MCP tools/call {HANDSHAKE}"))
+    return out
+
+
+# -- the cost of checking the caller ------------------------------------------------------------
+API_KEY = "pk_" + "b" * 43
+
+
+@contextlib.contextmanager
+def auth_fixtures():
+    """An RSA key, a signed access token and a loopback JWKS server for the OAuth scenario (the
+    Lambda fetches the provider's keys on its first token; here from 127.0.0.1, on AWS from
+    Cognito). Yields None when PyJWT/cryptography are not installed."""
+    try:
+        import jwt
+        from cryptography.hazmat.primitives.asymmetric import rsa
+    except ImportError:
+        yield None
+        return
+    import base64
+    import http.server
+    import threading
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    numbers = key.public_key().public_numbers()
+
+    def b64(n: int) -> str:
+        return base64.urlsafe_b64encode(n.to_bytes((n.bit_length() + 7) // 8, "big")).rstrip(b"=").decode()
+
+    jwks = json.dumps({"keys": [{"kty": "RSA", "kid": "bench", "use": "sig", "alg": "RS256",
+                                 "n": b64(numbers.n), "e": b64(numbers.e)}]}).encode()
+
+    class Keys(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(jwks)))
+            self.end_headers()
+            self.wfile.write(jwks)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Keys)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    issuer = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_bench"
+    token = jwt.encode({"iss": issuer, "sub": "user-1", "client_id": "bench-client", "token_use": "access",
+                        "scope": "sumar-plugin/invoke", "exp": int(time.time()) + 86_400, "iat": int(time.time())},
+                       key, algorithm="RS256", headers={"kid": "bench"})
+    try:
+        yield {"issuer": issuer, "jwks": f"http://127.0.0.1:{server.server_address[1]}/jwks", "token": token}
+    finally:
+        server.shutdown()
+
+
+def auth_scenarios(template: Stack, fixtures: dict | None) -> list[Scenario]:
+    """POST /sumar with an API key, and with an OAuth access token (RS256 verification)."""
+    import hashlib
+
+    out = [Scenario("template:api_key+rest", template,
+                    http_event("/sumar", json.dumps({"numero1": 2, "numero2": 3}),
+                               {"authorization": f"Bearer {API_KEY}"}), "POST /sumar, auth = api_key",
+                    env={"PLUGIN_AUTH": "api_key",
+                         "PLUGIN_API_KEYS": json.dumps({"bench": hashlib.sha256(API_KEY.encode()).hexdigest()})})]
+    if fixtures:
+        out.append(Scenario("template:oauth+rest", template,
+                            http_event("/sumar", json.dumps({"numero1": 2, "numero2": 3}),
+                                       {"authorization": f"Bearer {fixtures['token']}"}),
+                            "POST /sumar, auth = oauth (JWKS on first call)",
+                            env={"PLUGIN_AUTH": "oauth", "PLUGIN_OAUTH_ISSUER": fixtures["issuer"],
+                                 "PLUGIN_OAUTH_CLIENT_ID": "bench-client", "PLUGIN_OAUTH_TOKEN_USE": "access",
+                                 "PLUGIN_OAUTH_JWKS_URL": fixtures["jwks"],
+                                 "PLUGIN_OAUTH_SCOPE_PREFIX": "sumar-plugin/",
+                                 "PLUGIN_OAUTH_AUTHORIZE_URL": "https://x.invalid/a",
+                                 "PLUGIN_OAUTH_TOKEN_URL": "https://x.invalid/t",
+                                 "PLUGIN_OAUTH_CLIENT_SECRET_PARAMETER": "/bench/secret"}))
     return out
 
 
@@ -281,9 +358,10 @@ def child_cmd(app: Path, events: Path, expect: str, mode: str, bytecode: str, py
             "handler:lambda_handler", expect, str(calls), "lambda" if bytecode.startswith("lambda") else "-"]
 
 
-def run_child(cmd: list[str], timeout: float = 600) -> tuple[dict, float, str]:
+def run_child(cmd: list[str], timeout: float = 600, env: dict | None = None) -> tuple[dict, float, str]:
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False,
+                          env={**os.environ, **env} if env else None)
     wall = (time.perf_counter() - t0) * 1e3
     if proc.returncode != 0 or not proc.stdout.strip():
         raise RuntimeError(f"child failed ({proc.returncode}): {(proc.stderr or proc.stdout).strip()[-1500:]}")
@@ -347,6 +425,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {info['cpu']}, {info['cores']} cores, Python {info['python']}, {info['date']}")
 
     work = Path(tempfile.mkdtemp(prefix="bench-"))
+    stack = contextlib.ExitStack()
     try:
         project, bake_times = bake(work, bakes)
         zip_size = (project / "lambda.zip").stat().st_size
@@ -368,6 +447,9 @@ def main(argv: list[str] | None = None) -> int:
             if not args.quick:
                 sizes[s.name] = zipped_size(folder)
         runs = [sc for sc in scenarios(stacks) if sc.stack.name in apps]
+        if "template" in apps:
+            jwks_server = stack.enter_context(auth_fixtures())
+            runs += auth_scenarios(next(s for s in stacks if s.name == "template"), jwks_server)
         pyc_dir = work / "pyc"
         for sc in runs:
             sc.events = write_event(work / "events" / sc.key.replace(":", "_"), sc.event)
@@ -381,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
         failures: dict[str, str] = {}
         for sc in list(runs):  # prime the bytecode cache of "pyc" mode, and check every stack answers right
             try:
-                run_child(cmd(sc, "cold", "pyc"))
+                run_child(cmd(sc, "cold", "pyc"), env=sc.env)
             except RuntimeError as exc:
                 failures[sc.key] = str(exc).strip().splitlines()[-1][:300]
                 print(f"  ! {sc.key} does not answer correctly, left out: {failures[sc.key]}", file=sys.stderr)
@@ -391,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
                 sc.results[bytecode] = {"cold": [], "wall": [], "import": []}
             for _ in range(cold_n):
                 for sc in runs:
-                    out, wall, _ = run_child(cmd(sc, "cold", bytecode))
+                    out, wall, _ = run_child(cmd(sc, "cold", bytecode), env=sc.env)
                     r = sc.results[bytecode]
                     r["cold"].append(out["cold_ms"])
                     r["import"].append(out["import_ms"])
@@ -399,14 +481,15 @@ def main(argv: list[str] | None = None) -> int:
                     r["modules"] = out["modules"]
         print(f"warm latency: {calls:,} timed calls per scenario ...", flush=True)
         for sc in runs:
-            out, _, _ = run_child(cmd(sc, "warm", "pyc", calls))
+            out, _, _ = run_child(cmd(sc, "warm", "pyc", calls), env=sc.env)
             sc.results["warm"] = out
         profiles = {}
         for sc in runs:
-            if sc.stack.is_template and "2025" not in sc.key:
+            if sc.stack.is_template and "2025" not in sc.key and not sc.env:
                 profiles[sc.key] = (importtime(cmd(sc, "cold", "lambda")), importtime(cmd(sc, "cold", "lambda+pyc")))
         fuzz = run_fuzz(args.fuzz) if args.fuzz else None
     finally:
+        stack.close()
         shutil.rmtree(work, ignore_errors=True)
 
     table = render(info, runs, bake_times, sizes, pins, profiles, fuzz, cold_n, calls, failures)

@@ -111,8 +111,6 @@ def check_lambda_architecture(value: object) -> str | None:
 def check_auth(value: object) -> str | None:
     if value not in AUTH_MODES:
         return f"auth: {str(value)[:40]!r} is not an auth mode; choose one of {', '.join(AUTH_MODES)}"
-    if value == "oauth":
-        return "auth: oauth is not available in this version of the template yet; choose none or api_key"
     return None
 
 

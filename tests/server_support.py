@@ -24,12 +24,14 @@ START_LINE = re.compile(r"on (http://127\.0\.0\.1:(\d+))\b")
 class LocalServer:
     """A running ``plugin_tools.serve``; ``stop()`` sends Ctrl-C (SIGINT) and collects its output."""
 
-    def __init__(self, project: Path, *args: str, timeout: float = 20) -> None:
+    def __init__(self, project: Path, *args: str, timeout: float = 20, env: dict | None = None) -> None:
         self.project = project
+        extra_env = env or {}
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
         env.pop("MCP_ALLOWED_ORIGINS", None)  # the tests check the default Origin policy
         for name in ("PLUGIN_AUTH", "PLUGIN_API_KEYS", "PLUGIN_OPENAI_VERIFICATION_TOKEN"):
             env.pop(name, None)  # the server takes auth from the project's terraform.tfvars, as deployed
+        env.update(extra_env)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "plugin_tools.serve", "--port", "0", *args],
             cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)

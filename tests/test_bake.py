@@ -59,7 +59,7 @@ def test_nothing_random_is_baked(cookies):
 OPTIONS = [("lambda_runtime", v) for v in DEFAULTS["lambda_runtime"]] + [
     ("lambda_architecture", v) for v in DEFAULTS["lambda_architecture"]
 ] + [("aws_region", v) for v in ("eu-west-1", "ap-southeast-2", "us-gov-west-1")] + [
-    ("auth", v) for v in DEFAULTS["auth"] if v != "oauth"
+    ("auth", v) for v in DEFAULTS["auth"]
 ]
 
 
@@ -127,6 +127,18 @@ def test_default_bake_passes_its_own_tests(cookies):
     print("\n" + run.stdout.strip().splitlines()[-1])
 
 
+def test_oauth_bake_passes_its_own_tests_and_documents_the_sign_in(cookies):
+    result = cookies.bake(extra_context={"auth": "oauth"})
+    project = result.project_path
+    run = run_project_tests(project)
+    assert run.returncode == 0, run.stdout + run.stderr
+    openapi = json.loads((project / "openapi.json").read_text(encoding="utf-8"))
+    flow = openapi["components"]["securitySchemes"]["oauth2"]["flows"]["authorizationCode"]
+    assert list(flow["scopes"]) == ["sumar-plugin/invoke"] and flow["tokenUrl"].endswith("/oauth/token")
+    assert openapi["security"] == [{"oauth2": ["sumar-plugin/invoke"]}]
+    assert (project / "oauth.tf").exists()
+
+
 def test_api_key_bake_passes_its_own_tests_and_documents_the_key(cookies):
     result = cookies.bake(extra_context={"auth": "api_key"})
     project = result.project_path
@@ -151,7 +163,7 @@ MUST_FAIL = [
     ("aws_region", "us-east-9"), ("aws_region", "US-EAST-1"), ("aws_region", "mars-1"),
     ("lambda_runtime", "python3.9"), ("lambda_runtime", "python3.10"), ("lambda_runtime", "nodejs22.x"),
     ("lambda_architecture", "amd64"), ("lambda_architecture", "arm"),
-    ("auth", "apikey"), ("auth", "oauth"),
+    ("auth", "apikey"), ("auth", "OAuth"),
 ]
 
 

@@ -562,3 +562,48 @@ def test_the_key_itself_passes_and_documents_need_none(keyed, capsys):
        path=st.sampled_from(["/sumar", "/mcp"]))
 def test_fuzzed_authorization_headers(keyed, capsys, authorization, path):
     assert _authorized(keyed, authorization, path, capsys) in (401, 200)
+
+
+# -- auth = oauth: fuzzed bearer tokens against the verifier (no provider needed: every one fails)
+@pytest.fixture
+def oauth(monkeypatch, handler):
+    """The same handler with auth = oauth; the provider's keys come from a JWKS that holds one RSA
+    key, so tokens reach the signature check."""
+    import plugin_runtime.surface_auth as surface_auth
+    from plugin_runtime.model_jwt import JWKS
+
+    n = int("c" * 512, 16) | 1  # a 2048-bit odd modulus: nothing the fuzzer sends verifies against it
+    jwk = {"kty": "RSA", "kid": "k1", "use": "sig", "n": _b64(n.to_bytes(256, "big")), "e": "AQAB"}
+    url = "https://issuer.fuzz.invalid/jwks"
+    monkeypatch.setitem(surface_auth._jwks, url, JWKS(url, fetch=lambda _: json.dumps({"keys": [jwk]})))
+    for key, value in {"PLUGIN_AUTH": "oauth", "PLUGIN_OAUTH_ISSUER": "https://issuer.fuzz.invalid",
+                       "PLUGIN_OAUTH_CLIENT_ID": "fuzz", "PLUGIN_OAUTH_CLIENT_SECRET": "fuzz-secret",
+                       "PLUGIN_OAUTH_JWKS_URL": "https://issuer.fuzz.invalid/jwks",
+                       "PLUGIN_OAUTH_AUTHORIZE_URL": "https://issuer.fuzz.invalid/a",
+                       "PLUGIN_OAUTH_TOKEN_URL": "https://issuer.fuzz.invalid/t"}.items():
+        monkeypatch.setenv(key, value)
+    return handler
+
+
+def _b64(data: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+jwt_shaped = st.builds(
+    lambda h, p, s: ".".join((_b64(h), _b64(p), _b64(s))),
+    st.sampled_from([b'{"alg":"RS256","kid":"k1"}', b'{"alg":"none"}', b'{"alg":"HS256","kid":"k1"}', b"[]",
+                     b'{"alg":"RS256","kid":"k1","crit":["x"]}', b"{", b'{"alg":"RS256","kid":7}'])
+    | st.binary(max_size=60),
+    st.binary(max_size=120) | st.sampled_from([b'{"iss":"https://issuer.fuzz.invalid","exp":1e400}', b"{}",
+                                               b'{"exp":"soon"}', b'{"iss":"x","client_id":"fuzz","exp":9e9}']),
+    st.binary(max_size=300))
+
+
+@settings(max_examples=max(FUZZ_EVENTS // 2, 50), deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(token=jwt_shaped | st.text(alphabet="ABCDEFabcdef0123456789-_.", max_size=400),
+       path=st.sampled_from(["/sumar", "/mcp"]))
+def test_fuzzed_access_tokens_are_401(oauth, capsys, token, path):
+    assert _authorized(oauth, f"Bearer {token}", path, capsys) == 401

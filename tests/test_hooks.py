@@ -97,7 +97,7 @@ def test_runtime_and_architecture():
     assert [pre.check_lambda_runtime(r) for r in ("python3.12", "python3.13", "python3.14")] == [None] * 3
     assert "python3.13" in pre.check_lambda_runtime("python3.10")
     assert pre.check_lambda_architecture("x86_64") is None
-    assert pre.check_auth("none") is None and pre.check_auth("api_key") is None
+    assert pre.check_auth("none") is None and pre.check_auth("api_key") is None and pre.check_auth("oauth") is None
     assert "choose one of none, api_key, oauth" in pre.check_auth("apikey")
     assert "arm64" in pre.check_lambda_architecture("amd64")
 

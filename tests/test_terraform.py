@@ -45,11 +45,12 @@ VARIANTS = {
     "us-gov-west-1": {"aws_region": "us-gov-west-1"},
     "cn-north-1": {"aws_region": "cn-north-1"},
     "api_key": {"auth": "api_key"},
+    "oauth": {"auth": "oauth"},
 }
-# Checks skipped inline in main.tf (each with its reason there); anything else must pass.
+# Checks skipped inline (each with its reason there); anything else must pass.
 EXPECTED_SKIPS = {
     "CKV_AWS_18", "CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_144", "CKV_AWS_145",
-    "CKV_AWS_158", "CKV_AWS_173", "CKV_AWS_272", "CKV_AWS_309", "CKV_AWS_338", "CKV2_AWS_62",
+    "CKV_AWS_158", "CKV_AWS_173", "CKV_AWS_272", "CKV_AWS_309", "CKV_AWS_337", "CKV_AWS_338", "CKV2_AWS_62",
 }
 CORS_HEADERS = {"content-type", "authorization", "mcp-protocol-version", "mcp-session-id", "mcp-method", "mcp-name"}
 
@@ -152,6 +153,11 @@ def test_the_ci_workflow_is_copied_verbatim_and_runs_every_check(baked):
 
 PARTITIONS = {"us-gov-west-1": "aws-us-gov", "cn-north-1": "aws-cn"}
 RESOURCES_PER_PLUGIN = 21
+# auth = oauth adds the Cognito pool, its domain, the resource server, the facade's client, the
+# secret's SSM parameter and the Lambda's permission to read it.
+EXTRA_RESOURCES = {"oauth": {"aws_cognito_user_pool.this[0]", "aws_cognito_user_pool_domain.this[0]",
+                             "aws_cognito_resource_server.this[0]", "aws_cognito_user_pool_client.this[0]",
+                             "aws_ssm_parameter.cognito_client_secret[0]", "aws_iam_role_policy.oauth[0]"}}
 
 
 @pytest.fixture(scope="session")
@@ -197,7 +203,8 @@ def test_fmt_validate_and_plan(variant, baked, tf_cache, request):
             (project / leftover).unlink(missing_ok=True)
     actions = {c["address"]: c["change"]["actions"] for c in plan["resource_changes"] if c["mode"] == "managed"}
     assert set(map(tuple, actions.values())) == {("create",)}, actions
-    assert len(actions) == RESOURCES_PER_PLUGIN, sorted(actions)
+    extra = EXTRA_RESOURCES.get(variant, set())
+    assert extra <= set(actions) and len(actions) == RESOURCES_PER_PLUGIN + len(extra), sorted(actions)
     data = {r["address"]: r["values"] for r in plan["prior_state"]["values"]["root_module"]["resources"]}
     region = VARIANTS[variant].get("aws_region", "us-east-1")
     assert data["data.aws_partition.current"]["partition"] == PARTITIONS.get(region, "aws")
@@ -319,21 +326,89 @@ def _assert_keys_deployed(aws: dict, project: Path, key: str, tmp_path: Path) ->
     for state in project.glob("*.tfstate*"):
         assert key not in state.read_text(encoding="utf-8")
     assert key not in (project / "terraform.tfvars").read_text(encoding="utf-8")
-    task = tmp_path / "deployed-task"
-    with zipfile.ZipFile(project / "lambda.zip") as zf:
-        zf.extractall(task)
     event = json.loads((project / "events" / "post_sumar.json").read_text(encoding="utf-8"))
-    script = ("import json, sys, handler; e = json.load(sys.stdin); out = []\n"
-              "for auth in (None, 'Bearer ' + sys.argv[1]):\n"
-              "    h = dict(e['headers']); h.pop('authorization', None)\n"
-              "    h.update({'authorization': auth} if auth else {})\n"
-              "    out.append(handler.lambda_handler({**e, 'headers': h}, None)['statusCode'])\n"
-              "print(json.dumps(out))")
-    run = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, '.'); {script}", key],
-                         cwd=task, input=json.dumps(event), capture_output=True, text=True, timeout=60,
-                         env={"PATH": os.environ.get("PATH", ""), **env}, check=False)
+    events = []
+    for auth in (None, f"Bearer {key}"):
+        headers = {k: v for k, v in event["headers"].items() if k != "authorization"}
+        events.append({**event, "headers": {**headers, **({"authorization": auth} if auth else {})}})
+    assert [r["statusCode"] for r in _run_deployed(project, env, events, tmp_path, {})] == [401, 200]
+
+
+def _run_deployed(project: Path, env: dict, events: list[dict], tmp_path: Path, extra_env: dict) -> list[dict]:
+    """The deployed zip, run locally with the deployed configuration (moto cannot run Lambda code)."""
+    task = tmp_path / f"task-{project.name}"
+    if not task.exists():
+        with zipfile.ZipFile(project / "lambda.zip") as zf:
+            zf.extractall(task)
+    script = ("import json, sys, handler\n"
+              "print(json.dumps([handler.lambda_handler(e, None) for e in json.load(sys.stdin)]))")
+    run = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, '.'); {script}"], cwd=task,
+                         input=json.dumps(events), capture_output=True, text=True, timeout=120, check=False,
+                         env={"PATH": os.environ.get("PATH", ""), **env, **extra_env})
     assert run.returncode == 0, run.stderr
-    assert json.loads(run.stdout) == [401, 200]
+    return json.loads(run.stdout.splitlines()[-1])
+
+
+def _assert_oauth_deployed(aws: dict, project: Path, out: dict, tmp_path: Path, moto: str) -> None:
+    """auth = oauth with Cognito: the pool, its domain, the resource server with the plugin's scope,
+    the facade's client and its callback, the secret in SSM (and only there), least privilege to
+    read it, and the deployed zip answering discovery, a 401 and a registration with that setup."""
+    name, region = _tfvars(project)["name"], _tfvars(project)["aws_region"]
+    endpoint = out["api_endpoint"]
+    cognito, ssm = aws["cognito-idp"], aws["ssm"]
+    env = aws["lambda"].get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+    pool_id = env["PLUGIN_OAUTH_ISSUER"].rsplit("/", 1)[1]
+    assert env["PLUGIN_OAUTH_ISSUER"] == f"https://cognito-idp.{region}.amazonaws.com/{pool_id}"
+    assert out["cognito_user_pool_id"] == pool_id
+    pool = cognito.describe_user_pool(UserPoolId=pool_id)["UserPool"]
+    assert pool["Name"] == name
+    domain = pool.get("Domain") or out["cognito_login_domain"].split("//")[1].split(".")[0]
+    assert cognito.describe_user_pool_domain(Domain=domain)["DomainDescription"]["UserPoolId"] == pool_id
+    server = cognito.describe_resource_server(UserPoolId=pool_id, Identifier=name)["ResourceServer"]
+    assert [s["ScopeName"] for s in server["Scopes"]] == ["invoke"]
+    client = cognito.describe_user_pool_client(UserPoolId=pool_id,
+                                               ClientId=env["PLUGIN_OAUTH_CLIENT_ID"])["UserPoolClient"]
+    assert client["CallbackURLs"] == [f"{endpoint}/oauth/callback"] == [env["PLUGIN_OAUTH_CALLBACK_URL"]]
+    assert client["AllowedOAuthFlows"] == ["code"] and f"{name}/invoke" in client["AllowedOAuthScopes"]
+    secret = client["ClientSecret"]
+    assert secret not in json.dumps(env)  # the Lambda reads it from SSM on the first sign-in
+    parameter = ssm.get_parameter(Name=env["PLUGIN_OAUTH_CLIENT_SECRET_PARAMETER"], WithDecryption=True)
+    assert parameter["Parameter"]["Type"] == "SecureString" and parameter["Parameter"]["Value"] == secret
+    policy = aws["iam"].get_role_policy(RoleName=f"{name}-lambda", PolicyName=f"{name}-oauth")["PolicyDocument"]
+    statements = policy["Statement"] if isinstance(policy, dict) else json.loads(policy)["Statement"]
+    assert [(s["Action"], s["Resource"]) for s in statements] == [
+        ("ssm:GetParameter", f"arn:aws:ssm:{region}:123456789012:parameter/{name}/oauth/client-secret")]
+
+    host = endpoint.split("//")[1]
+    base = json.loads((project / "events" / "get_manifest.json").read_text(encoding="utf-8"))
+
+    def event(method: str, path: str, body: str | None = None, query: dict | None = None) -> dict:
+        e = json.loads(json.dumps(base))
+        e["rawPath"] = e["requestContext"]["http"]["path"] = path
+        e["requestContext"]["http"]["method"] = method
+        e["requestContext"]["domainName"] = e["headers"]["host"] = host
+        e["queryStringParameters"] = query or {}
+        e["body"], e["isBase64Encoded"] = body, False
+        return e
+
+    register = json.dumps({"redirect_uris": ["http://127.0.0.1:9/cb"], "token_endpoint_auth_method": "none"})
+    answers = _run_deployed(project, env, [
+        event("GET", "/.well-known/oauth-protected-resource/mcp"), event("POST", "/mcp", "{}"),
+        event("POST", "/oauth/register", register)], tmp_path,
+        {"AWS_ENDPOINT_URL": moto, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+         "AWS_DEFAULT_REGION": region})
+    metadata, refused, registered = answers
+    assert json.loads(metadata["body"])["resource"] == f"{endpoint}/mcp"
+    assert refused["statusCode"] == 401 and "resource_metadata=" in refused["headers"]["www-authenticate"]
+    assert registered["statusCode"] == 201, registered  # signed with the secret read from SSM (moto)
+    client_id = json.loads(registered["body"])["client_id"]
+    (authorize,) = _run_deployed(project, env, [event("GET", "/oauth/authorize", query={
+        "response_type": "code", "client_id": client_id, "redirect_uri": "http://127.0.0.1:9/cb",
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256",
+        "state": "s1"})], tmp_path, {"PLUGIN_OAUTH_CLIENT_SECRET": secret})
+    location = authorize["headers"]["location"]
+    assert authorize["statusCode"] == 302 and location.startswith(env["PLUGIN_OAUTH_AUTHORIZE_URL"] + "?")
+    assert f"client_id={env['PLUGIN_OAUTH_CLIENT_ID']}" in location
 
 
 def _assert_deployed(aws: dict, project: Path, out: dict) -> None:
@@ -371,9 +446,14 @@ def _assert_deployed(aws: dict, project: Path, out: dict) -> None:
     assert published["logo_url"] == f"{endpoint}/logo.png"
     assert {k: v for k, v in published.items() if k not in ("api", "logo_url", "auth")} == \
         {k: v for k, v in local.items() if k not in ("api", "logo_url", "auth")}
-    keyed = tfvars.get("auth") == "api_key"
-    assert published["auth"] == ({"type": "service_http", "authorization_type": "bearer",
-                                  "verification_tokens": {"openai": ""}} if keyed else {"type": "none"})
+    expected_auth = {"none": {"type": "none"},
+                     "api_key": {"type": "service_http", "authorization_type": "bearer",
+                                 "verification_tokens": {"openai": ""}},
+                     "oauth": {"type": "oauth", "client_url": f"{endpoint}/oauth/authorize",
+                               "scope": f"{name}/invoke", "authorization_url": f"{endpoint}/oauth/token",
+                               "authorization_content_type": "application/x-www-form-urlencoded",
+                               "verification_tokens": {"openai": ""}}}[tfvars.get("auth", "none")]
+    assert published["auth"] == expected_auth
     openapi = s3.get_object(Bucket=bucket, Key="openapi.json")["Body"].read()
     assert openapi == (project / "openapi.json").read_bytes()
     assert json.loads(openapi)["servers"][0]["url"] == endpoint
@@ -467,7 +547,7 @@ def test_apply_update_and_destroy_on_moto(tmp_path, tf_cache):
     also applies the S3 lifecycle configuration (adds the provider's ~55 s settling wait)."""
     binary, mirror = terraform_or_skip()
     moto_or_skip()
-    first = bake(tmp_path / "a")
+    first = bake(tmp_path / "a", auth="oauth")
     second = bake(tmp_path / "b", plugin_name="Restar Plugin", auth="api_key")
     key = _new_key(second, "e2e")
     # The second one was baked before bucket prefixes: its terraform.tfvars names its bucket.
@@ -499,6 +579,7 @@ def test_apply_update_and_destroy_on_moto(tmp_path, tf_cache):
         assert outputs[0]["openapi_url"] == outputs[0]["api_endpoint"] + "/openapi.json"
         assert outputs[0]["manifest_url"] == outputs[0]["api_endpoint"] + "/.well-known/ai-plugin.json"
         _assert_keys_deployed(aws, second, key, tmp_path)
+        _assert_oauth_deployed(aws, first, outputs[0], tmp_path, endpoint)
 
         policy = _rendered_bucket_policy(tf)["Statement"]
         assert [(s["Effect"], s["Principal"], s["Action"], s["Condition"]) for s in policy] == [

@@ -23,7 +23,7 @@ from bake_support import stop_process
 
 TF_TIMEOUT = 600
 # Every AWS service the generated main.tf talks to ("logs" is CloudWatch Logs).
-MOTO_SERVICES = ("s3", "iam", "sts", "lambda", "apigatewayv2", "logs")
+MOTO_SERVICES = ("s3", "iam", "sts", "lambda", "apigatewayv2", "logs", "cognitoidp", "ssm")
 
 
 def terraform_or_skip() -> tuple[str, Path]:
@@ -176,4 +176,4 @@ def boto3_clients(endpoint: str, region: str) -> dict:
     session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
                                      region_name=region)
     return {name: session.client(name, endpoint_url=endpoint)
-            for name in ("s3", "iam", "lambda", "apigatewayv2", "logs")}
+            for name in ("s3", "iam", "lambda", "apigatewayv2", "logs", "cognito-idp", "ssm")}

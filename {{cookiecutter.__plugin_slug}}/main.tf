@@ -46,18 +46,26 @@ locals {
     auth         = var.auth
   }))
 
-  # Who may call: read by the runtime (plugin_runtime/model_auth.py). Only hashes of the keys.
-  auth_environment = {
+  # Who may call: read by the runtime (plugin_runtime/model_auth.py). Only hashes of the keys;
+  # with OAuth, the provider's public settings (oauth.tf), never its secret.
+  auth_environment = merge({
     PLUGIN_AUTH                      = var.auth
     PLUGIN_API_KEYS                  = jsonencode(var.api_keys)
     PLUGIN_OPENAI_VERIFICATION_TOKEN = var.openai_verification_token
-  }
+  }, local.oauth_environment)
   # The manifest's auth object, as the runtime serves it (surface_manifest.manifest_auth); the
   # two shapes differ, so each is encoded and the chosen one decoded.
   manifest_auth = jsondecode(var.auth == "api_key" ? jsonencode({
     type                = "service_http"
     authorization_type  = "bearer"
     verification_tokens = { openai = var.openai_verification_token }
+    }) : var.auth == "oauth" ? jsonencode({
+    type                       = "oauth"
+    client_url                 = "${local.endpoint}/oauth/authorize"
+    scope                      = "${local.scope_prefix}${local.oauth_base}"
+    authorization_url          = "${local.endpoint}/oauth/token"
+    authorization_content_type = "application/x-www-form-urlencoded"
+    verification_tokens        = { openai = var.openai_verification_token }
   }) : jsonencode({ type = "none" }))
 
   endpoint      = aws_apigatewayv2_api.this.api_endpoint

@@ -37,3 +37,44 @@ output "access_log_group_name" {
   description = "CloudWatch log group of the HTTP API's JSON access logs."
   value       = aws_cloudwatch_log_group.access.name
 }
+
+output "oauth_authorization_url" {
+  description = "With auth = \"oauth\": the authorization URL to paste into a GPT Action's OAuth settings (on the API's own host, as GPT Actions require)."
+  value       = local.oauth ? "${local.endpoint}/oauth/authorize" : null
+}
+
+output "oauth_token_url" {
+  description = "With auth = \"oauth\": the token URL for a GPT Action's OAuth settings."
+  value       = local.oauth ? "${local.endpoint}/oauth/token" : null
+}
+
+output "oauth_scope" {
+  description = "With auth = \"oauth\": the scope to ask for (a GPT Action's Scope field)."
+  value       = local.oauth ? "openid ${local.scope_prefix}${local.oauth_base}" : null
+}
+
+output "gpt_actions_client_id" {
+  description = "With the Cognito user pool: the client id for a GPT Action's OAuth settings (terraform output -raw gpt_actions_client_secret gives its secret)."
+  value       = local.cognito ? aws_cognito_user_pool_client.this[0].id : (local.oauth ? var.oauth_client_id : null)
+}
+
+output "gpt_actions_client_secret" {
+  description = "With the Cognito user pool: the client secret for a GPT Action's OAuth settings. Sensitive: shown only with terraform output -raw gpt_actions_client_secret."
+  value       = local.cognito ? aws_cognito_user_pool_client.this[0].client_secret : null
+  sensitive   = true
+}
+
+output "oauth_callback_url" {
+  description = "With auth = \"oauth\": the callback URL registered at the provider (register it at your own provider when oauth_issuer is set)."
+  value       = local.oauth ? local.callback_url : null
+}
+
+output "cognito_user_pool_id" {
+  description = "With the Cognito user pool: its id (aws cognito-idp admin-create-user --user-pool-id <id> --username you@example.com)."
+  value       = local.cognito ? aws_cognito_user_pool.this[0].id : null
+}
+
+output "cognito_login_domain" {
+  description = "With the Cognito user pool: the hosted login domain users sign in on."
+  value       = local.cognito ? "https://${local.cognito_host}" : null
+}

@@ -166,8 +166,8 @@ variable "auth" {
   default     = "none"
 
   validation {
-    condition     = contains(["none", "api_key"], var.auth)
-    error_message = "The auth must be none or api_key (oauth is not available in this version of the template)."
+    condition     = contains(["none", "api_key", "oauth"], var.auth)
+    error_message = "The auth must be none, api_key or oauth."
   }
 }
 
@@ -203,3 +203,54 @@ variable "python" {
   type        = string
   default     = "python3"
 }
+
+variable "oauth_issuer" {
+  description = "With auth = \"oauth\": the issuer URL of an existing OIDC provider (Auth0, Okta, Entra ID, Keycloak, Google...) to sign users in with. Empty (the default) creates a Cognito user pool instead."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.oauth_issuer == "" || can(regex("^https://[^\\s/?#]+(/[^\\s?#]*)?$", var.oauth_issuer))
+    error_message = "The oauth_issuer must be empty or the provider's https issuer URL, e.g. https://example.eu.auth0.com."
+  }
+}
+
+variable "oauth_client_id" {
+  description = "With oauth_issuer: the id of the confidential client registered at that provider for this plugin (its callback URL is the oauth_callback_url output). Its secret goes into SSM Parameter Store, never here."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._:@/+=-]{0,256}$", var.oauth_client_id))
+    error_message = "The oauth_client_id must be up to 256 characters without spaces."
+  }
+}
+
+variable "oauth_scope_prefix" {
+  description = "With oauth_issuer: what the provider puts before this plugin's scope names (e.g. api://<app id>/ on Entra ID); usually empty."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._:/-]{0,200}$", var.oauth_scope_prefix))
+    error_message = "The oauth_scope_prefix must be up to 200 letters, digits, '.', '_', ':', '/' or '-'."
+  }
+}
+
+variable "oauth_audience" {
+  description = "With oauth_issuer: the audience (aud) the provider puts in access tokens for this API, when it sets one (RFC 8707 resource indicators); empty checks the client id only."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = length(var.oauth_audience) <= 500 && !can(regex("\\s", var.oauth_audience))
+    error_message = "The oauth_audience must be up to 500 characters without spaces."
+  }
+}
+
+variable "oauth_admin_create_only" {
+  description = "With the Cognito user pool: only administrators create users (true, the default: nobody can sign up by themselves) or anyone may sign up on the hosted login page (false)."
+  type        = bool
+  default     = true
+}
+

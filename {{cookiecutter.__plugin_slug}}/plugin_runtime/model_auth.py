@@ -4,7 +4,9 @@ variables), read from the Lambda's environment.
 - ``PLUGIN_AUTH``: ``none`` (anyone), ``api_key`` (a key from ``PLUGIN_API_KEYS``) or ``oauth``;
 - ``PLUGIN_API_KEYS``: a JSON object of key name -> SHA-256 of the key (hex). Hashes of 256-bit
   random keys reveal nothing, so they may sit in the environment; the keys never do;
-- ``PLUGIN_OPENAI_VERIFICATION_TOKEN``: the token OpenAI hands out for the manifest (public).
+- ``PLUGIN_OPENAI_VERIFICATION_TOKEN``: the token OpenAI hands out for the manifest (public);
+- with ``oauth``, ``PLUGIN_OAUTH_*`` (see ``OAuthSettings``): the upstream provider (Cognito or any
+  OIDC provider) that users sign in with, and how this API's tokens are recognised.
 
 The surfaces read an ``AuthConfig``: the auth surface checks callers against it, the OpenAPI and
 manifest surfaces describe it. A value that cannot be understood is kept as a refusal reason, so
@@ -20,32 +22,93 @@ MODES = ("none", "api_key", "oauth")
 MODE_ENV = "PLUGIN_AUTH"
 KEYS_ENV = "PLUGIN_API_KEYS"
 VERIFICATION_ENV = "PLUGIN_OPENAI_VERIFICATION_TOKEN"
+OAUTH_PREFIX = "PLUGIN_OAUTH_"
+BASE_SCOPE = "invoke"  # every OAuth-protected call needs it; operations may ask for more
+METADATA_PATH = "/.well-known/oauth-protected-resource"
 _HEX = frozenset("0123456789abcdef")
+
+
+class OAuthSettings:
+    """The upstream provider and how tokens for this API are recognised (all from the environment):
+
+    - ``ISSUER``: the provider's issuer (Cognito: ``https://cognito-idp.<region>.amazonaws.com/<pool>``);
+    - ``CLIENT_ID``: this API's confidential client at the provider; tokens must name it
+      (``client_id`` claim), which is what binds a token to this API (RFC 8707's intent);
+    - ``AUTHORIZE_URL``, ``TOKEN_URL``, ``JWKS_URL``: the provider's endpoints (Terraform passes
+      them for Cognito; empty ones are read from the issuer's discovery document on first use);
+    - ``CALLBACK_URL``: where the provider sends users back (registered there exactly);
+    - ``SCOPE_PREFIX``: what the provider puts before this API's scope names (Cognito: the
+      resource server's identifier and ``/``);
+    - ``TOKEN_USE``: the ``token_use`` claim access tokens must carry (Cognito: ``access``);
+    - ``AUDIENCE``: when set, ``aud`` must contain it (providers that follow RFC 8707);
+    - ``CLIENT_SECRET_PARAMETER``: the SSM SecureString holding the client secret (read on the first
+      sign-in, never at cold start); ``CLIENT_SECRET`` instead, for local runs only.
+    """
+
+    __slots__ = ("audience", "authorize_url", "callback_url", "client_id", "client_secret",
+                 "client_secret_parameter", "issuer", "jwks_url", "scope_prefix", "token_url", "token_use")
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.issuer = env.get("ISSUER", "").rstrip("/")
+        self.client_id = env.get("CLIENT_ID", "")
+        self.authorize_url = env.get("AUTHORIZE_URL", "")
+        self.token_url = env.get("TOKEN_URL", "")
+        self.jwks_url = env.get("JWKS_URL", "")
+        self.callback_url = env.get("CALLBACK_URL", "")
+        self.scope_prefix = env.get("SCOPE_PREFIX", "")
+        self.token_use = env.get("TOKEN_USE", "")
+        self.audience = env.get("AUDIENCE", "")
+        self.client_secret = env.get("CLIENT_SECRET", "")
+        self.client_secret_parameter = env.get("CLIENT_SECRET_PARAMETER", "")
+
+    def problem(self) -> str | None:
+        if not self.issuer.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            return f"{OAUTH_PREFIX}ISSUER must be the provider's https issuer URL"
+        if not self.client_id:
+            return f"{OAUTH_PREFIX}CLIENT_ID is empty"
+        if not (self.client_secret or self.client_secret_parameter):
+            return f"{OAUTH_PREFIX}CLIENT_SECRET_PARAMETER is empty"
+        return None
+
+    def scope(self, name: str) -> str:
+        """The provider's name for one of this API's scopes (``invoke`` -> ``sumar-plugin/invoke``)."""
+        return self.scope_prefix + name
+
+    @staticmethod
+    def metadata_url(origin: str) -> str:
+        """The RFC 9728 protected-resource metadata of /mcp on ``origin``."""
+        return origin + METADATA_PATH + "/mcp"
 
 
 class AuthConfig:
     """What the deployment requires of a caller."""
 
-    __slots__ = ("key_hashes", "mode", "problem", "verification_token")
+    __slots__ = ("key_hashes", "mode", "oauth", "problem", "verification_token")
 
     def __init__(self, mode: str = "none", key_hashes: dict[str, str] | None = None,
-                 verification_token: str = "", problem: str | None = None) -> None:
+                 verification_token: str = "", problem: str | None = None,
+                 oauth: OAuthSettings | None = None) -> None:
         self.mode = mode
         self.key_hashes = dict(key_hashes or {})
         self.verification_token = verification_token
         self.problem = problem  # why this configuration cannot be used (None when it can)
+        self.oauth = oauth
 
     @property
     def protected(self) -> bool:
         return self.mode != "none"
 
 
-def parse(mode: str | None, keys: str | None, token: str | None = None) -> AuthConfig:
-    """An AuthConfig from the three environment values (absent mode means ``none``)."""
+def parse(mode: str | None, keys: str | None, token: str | None = None,
+          oauth: dict[str, str] | None = None) -> AuthConfig:
+    """An AuthConfig from the environment values (absent mode means ``none``)."""
     mode = (mode or "none").strip()
     token = token or ""
     if mode not in MODES:
         return AuthConfig("invalid", problem=f"{MODE_ENV}={mode[:40]!r} is not one of {', '.join(MODES)}")
+    if mode == "oauth":
+        settings = OAuthSettings(oauth or {})
+        return AuthConfig(mode, verification_token=token, problem=settings.problem(), oauth=settings)
     hashes: dict[str, str] = {}
     if mode == "api_key" and keys:
         try:
@@ -67,7 +130,52 @@ _cache: tuple[tuple, AuthConfig] | None = None
 def current() -> AuthConfig:
     """The configuration in the environment now (parsed again only when it changed)."""
     global _cache
-    raw = (os.environ.get(MODE_ENV), os.environ.get(KEYS_ENV), os.environ.get(VERIFICATION_ENV))
+    environ = os.environ
+    oauth = {k[len(OAUTH_PREFIX):]: v for k, v in environ.items() if k.startswith(OAUTH_PREFIX)} \
+        if environ.get(MODE_ENV) == "oauth" else None
+    raw = (environ.get(MODE_ENV), environ.get(KEYS_ENV), environ.get(VERIFICATION_ENV), oauth)
     if _cache is None or _cache[0] != raw:
         _cache = (raw, parse(*raw))
     return _cache[1]
+
+
+def challenge(origin: str, config: AuthConfig, error: str | None = None, scope: str | None = None) -> str:
+    """The ``WWW-Authenticate`` value of a refusal: with OAuth it names the protected-resource
+    metadata (RFC 9728) and the scope to ask for, so a client can start signing in from it."""
+    parts = [f'error="{error}"'] if error else []
+    if config.mode == "oauth" and config.oauth is not None:
+        parts.append(f'resource_metadata="{OAuthSettings.metadata_url(origin)}"')
+        parts.append(f'scope="{scope or config.oauth.scope(BASE_SCOPE)}"')
+    return "Bearer " + ", ".join(parts) if parts else "Bearer"
+
+
+def scope_challenge(origin: str, config: AuthConfig, needed: tuple[str, ...] | list[str]) -> str:
+    """``WWW-Authenticate`` for a token that lacks an operation's scopes: it names every scope the
+    operation needs (provider names), so the client can sign in again asking for them."""
+    settings = config.oauth
+    names = [BASE_SCOPE, *needed]
+    scope = " ".join(settings.scope(n) for n in names) if settings else " ".join(names)
+    return challenge(origin, config, "insufficient_scope", scope)
+
+
+_endpoints: dict[str, dict] = {}
+
+
+def provider_endpoints(settings: OAuthSettings) -> dict[str, str]:
+    """The provider's authorization, token and JWKS URLs: as configured, or read once per
+    container from the issuer's OpenID discovery document (only for a provider Terraform did not
+    describe; Cognito's are always passed in, so its cold start makes no such call)."""
+    given = {"authorize": settings.authorize_url, "token": settings.token_url, "jwks": settings.jwks_url}
+    if all(given.values()):
+        return given
+    found = _endpoints.get(settings.issuer)
+    if found is None:
+        import urllib.request
+
+        url = settings.issuer + "/.well-known/openid-configuration"
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (the configured issuer)
+            doc = json.loads(response.read(262_144))
+        found = _endpoints[settings.issuer] = {"authorize": str(doc["authorization_endpoint"]),
+                                               "token": str(doc["token_endpoint"]), "jwks": str(doc["jwks_uri"])}
+    return {k: v or found[k] for k, v in given.items()}
+

@@ -82,7 +82,8 @@ class Operation:
     """A typed Python function plus everything derived from it."""
 
     def __init__(self, func: Callable, *, method: str, path: str | None, read_only: bool,
-                 destructive: bool | None, idempotent: bool | None, open_world: bool) -> None:
+                 destructive: bool | None, idempotent: bool | None, open_world: bool,
+                 scopes: tuple[str, ...] = ()) -> None:
         code = func.__code__
         if code.co_flags & 0x0C:
             raise SchemaError(f"{func.__name__}: *args and **kwargs cannot be described; name every parameter")
@@ -95,6 +96,10 @@ class Operation:
         self.destructive = (not read_only) if destructive is None else destructive
         self.idempotent = read_only if idempotent is None else idempotent
         self.open_world = open_world
+        for scope in scopes:
+            if not isinstance(scope, str) or not scope or not all(c.isalnum() or c in "._-:" for c in scope):
+                raise SchemaError(f"{func.__name__}: scope {scope!r} must be a word of letters, digits, '.', '_', '-'")
+        self.scopes = tuple(scopes)  # OAuth scopes a caller needs beyond the base one (auth = oauth)
         hints = typing.get_type_hints(func, include_extras=True)
         names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
         positional_defaults = func.__defaults__ or ()

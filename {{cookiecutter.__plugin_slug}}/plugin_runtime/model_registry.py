@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 
+from .model_auth import BASE_SCOPE
 from .model_operation import Operation
 from .model_schema import SchemaError
 
@@ -36,3 +37,7 @@ class Registry:
             with open(os.path.join(self.root, "manifest.json"), encoding="utf-8") as fh:
                 self._manifest = json.load(fh)
         return self._manifest
+
+    def scope_names(self) -> list[str]:
+        """The OAuth scopes this plugin uses: the base one, then every operation's, sorted."""
+        return [BASE_SCOPE, *sorted({s for op in self.operations.values() for s in op.scopes} - {BASE_SCOPE})]

@@ -23,6 +23,7 @@ from .transport import (
     LOGO_PATH,
     MANIFEST_PATH,
     MCP_PATH,
+    OAUTH_ROUTES,
     OPENAPI_PATH,
     HTTPError,
     Request,
@@ -52,17 +53,22 @@ class Plugin(Registry):
         # What anyone may read, whatever the auth mode: clients fetch these before they have
         # credentials. Every other route (the operations, /mcp) needs a caller.
         self.public = {self._serve_manifest, self._serve_openapi, self._serve_logo}
+        for method, path, endpoint in OAUTH_ROUTES:  # answered only with auth = "oauth"
+            serve = self._oauth_endpoint(endpoint)
+            self.router.add(method, path, serve)
+            self.public.add(serve)
 
     # -- registration -------------------------------------------------------------------
     def operation(self, func: Callable | None = None, *, method: str = "POST", path: str | None = None,
                   read_only: bool = False, destructive: bool | None = None, idempotent: bool | None = None,
-                  open_world: bool = False) -> Callable:
+                  open_world: bool = False, scopes: list[str] | tuple[str, ...] = ()) -> Callable:
         """Register a typed function as an operation: an HTTP route, an OpenAPI operation and an
-        MCP tool. ``read_only=True`` marks a pure function (safe to run without asking)."""
+        MCP tool. ``read_only=True`` marks a pure function (safe to run without asking);
+        ``scopes`` are OAuth scopes a signed-in caller needs for it (``auth = "oauth"``)."""
 
         def register(fn: Callable) -> Callable:
             op = Operation(fn, method=method, path=path, read_only=read_only, destructive=destructive,
-                           idempotent=idempotent, open_world=open_world)
+                           idempotent=idempotent, open_world=open_world, scopes=tuple(scopes))
             self.add(op)
             try:
                 self.router.add(op.method, op.path,
@@ -129,6 +135,14 @@ class Plugin(Registry):
         if response is None:  # read and encoded once per container, like the other documents
             response = self._cache[("logo", "")] = logo_response(self)
         return response
+
+    def _oauth_endpoint(self, endpoint: str) -> Callable:
+        def serve(req: Request, _: dict, ctx: Context) -> dict:
+            from .surface_oauth import handle
+
+            return handle(self, auth_config(), req, endpoint)
+
+        return serve
 
     def _serve_mcp(self, req: Request, _: dict, ctx: Context) -> dict:
         from .surface_mcp import handle

@@ -6,13 +6,19 @@ compared in constant time with every configured hash, so neither the answer's co
 timing says which key came close. A refusal is a 401 that says only "missing" or "invalid",
 with ``WWW-Authenticate: Bearer``; on /mcp its body is a JSON-RPC error. The key is never kept,
 logged or echoed.
+
+With ``oauth`` the bearer token is an access token from the upstream provider (Cognito or any
+OIDC provider, reached through the facade in ``surface_oauth``): an RS256 JWT checked by
+``model_jwt`` against the provider's keys, issuer, expiry, token use and this API's client, and
+for the base scope. Refusals name the protected-resource metadata in ``WWW-Authenticate``, so
+MCP clients can start signing in from a 401.
 """
 
 from __future__ import annotations
 
 import re
 
-from .model_auth import AuthConfig
+from .model_auth import BASE_SCOPE, AuthConfig, challenge, provider_endpoints
 from .model_context import Caller
 from .transport import HTTPError, Request, json_response
 
@@ -40,25 +46,26 @@ class AuthError(HTTPError):
         return super().response()
 
 
-def missing() -> AuthError:
-    return AuthError(401, "unauthorized", "this API needs a key: send Authorization: Bearer <key>", "Bearer")
+def missing(what: str = "a key: send Authorization: Bearer <key>", header: str = "Bearer") -> AuthError:
+    return AuthError(401, "unauthorized", f"this API needs {what}", header)
 
 
-def invalid() -> AuthError:
-    return AuthError(401, "invalid_token", "the API key is invalid", 'Bearer error="invalid_token"')
+def invalid(what: str = "API key", header: str = 'Bearer error="invalid_token"') -> AuthError:
+    return AuthError(401, "invalid_token", f"the {what} is invalid", header)
 
 
-def bearer_token(req: Request) -> str:
+def bearer_token(req: Request, refuse_missing: AuthError | None = None,
+                 refuse_invalid: AuthError | None = None) -> str:
     """The token of ``Authorization: Bearer <token>``; raises missing() or invalid()."""
     header = req.headers.get("authorization")
     if header is None or not header.strip():
-        raise missing()
+        raise refuse_missing or missing()
     if len(header) > MAX_AUTHORIZATION:
-        raise invalid()
+        raise refuse_invalid or invalid()
     scheme, _, token = header.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not _TOKEN.fullmatch(token):
-        raise invalid()
+        raise refuse_invalid or invalid()
     return token
 
 
@@ -96,6 +103,45 @@ def _authenticate(req: Request, config: AuthConfig) -> Caller | None:
         if name is None:
             raise invalid()
         return Caller(name, "api_key")
+    if config.mode == "oauth" and config.oauth is not None:
+        return oauth_caller(req, config)
     print(f"auth mode {config.mode!r} has no verifier in this runtime")
     raise AuthError(500, "auth_misconfigured",
                     "the server's authentication is misconfigured; the details are in the function's logs")
+
+
+_jwks: dict[str, object] = {}
+
+
+def oauth_caller(req: Request, config: AuthConfig) -> Caller:
+    """The signed-in user behind an access token, with its scopes (the provider's prefix removed)."""
+    settings = config.oauth
+    origin = req.origin
+    token = bearer_token(req, missing("a sign-in: send Authorization: Bearer <access token>",
+                                      challenge(origin, config)),
+                         invalid("access token", challenge(origin, config, "invalid_token")))
+    from .model_jwt import JWKS, TokenError, scopes_of, verify  # oauth only: loaded with the first token
+
+    try:
+        jwks_url = provider_endpoints(settings)["jwks"]
+        jwks = _jwks.get(jwks_url)
+        if jwks is None:
+            jwks = _jwks[jwks_url] = JWKS(jwks_url)
+        claims = verify(token, jwks, issuer=settings.issuer, client_id=settings.client_id,
+                        audience=settings.audience or None, token_use=settings.token_use or None)
+    except TokenError as exc:
+        print(f"auth refused an access token: {exc}")  # the reason, for the owner; never the token
+        raise invalid("access token", challenge(origin, config, "invalid_token")) from None
+    except (OSError, ValueError, KeyError) as exc:  # the provider's discovery document is out of reach
+        print(f"auth could not reach the provider's keys: {type(exc).__name__}: {exc}")
+        raise AuthError(503, "provider_unavailable", "the sign-in provider is unreachable; retry shortly") from None
+    prefix = settings.scope_prefix
+    granted = scopes_of(claims)
+    scopes = frozenset(s[len(prefix):] if prefix and s.startswith(prefix) else s for s in granted)
+    if BASE_SCOPE not in scopes:
+        needed = settings.scope(BASE_SCOPE)
+        raise AuthError(403, "insufficient_scope", f"the access token lacks the scope {needed}",
+                        challenge(origin, config, "insufficient_scope", needed))
+    subject = claims.get("sub") if isinstance(claims.get("sub"), str) else ""
+    name = claims.get("username") or claims.get("email") or subject
+    return Caller(str(name), "oauth", scopes, claims)

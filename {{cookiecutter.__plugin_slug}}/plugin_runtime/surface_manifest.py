@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import os
 
-from .model_auth import AuthConfig
+from .model_auth import BASE_SCOPE, AuthConfig
 from .model_registry import Registry
 from .transport import LOGO_PATH, OPENAPI_PATH
 
 
-def manifest_auth(auth: AuthConfig) -> dict:
+def manifest_auth(auth: AuthConfig, origin: str) -> dict:
     """The manifest's ``auth`` object for the deployment's auth mode."""
     if auth.mode == "api_key":
         return {"type": "service_http", "authorization_type": "bearer",
+                "verification_tokens": {"openai": auth.verification_token}}
+    if auth.mode == "oauth" and auth.oauth is not None:
+        return {"type": "oauth", "client_url": origin + "/oauth/authorize", "scope": auth.oauth.scope(BASE_SCOPE),
+                "authorization_url": origin + "/oauth/token",
+                "authorization_content_type": "application/x-www-form-urlencoded",
                 "verification_tokens": {"openai": auth.verification_token}}
     return {"type": "none"}
 
@@ -25,7 +30,7 @@ def manifest_for(registry: Registry, origin: str, auth: AuthConfig) -> dict:
     """The manifest as served from ``origin``: every URL is absolute on that origin, and ``auth``
     says what the deployment requires (manifest.json's own value is for local use)."""
     doc = dict(registry.manifest)
-    doc["auth"] = manifest_auth(auth)
+    doc["auth"] = manifest_auth(auth, origin)
     doc["api"] = {**doc.get("api", {}), "type": "openapi", "url": origin + OPENAPI_PATH}
     doc["logo_url"] = origin + LOGO_PATH
     return doc

@@ -23,6 +23,8 @@ from __future__ import annotations
 import os
 import typing
 
+from .model_auth import BASE_SCOPE, AuthConfig, scope_challenge
+from .model_auth import current as auth_config
 from .model_operation import ArgumentsError, OperationError
 from .model_schema import validate
 from .transport import HTTPError, encode_json, json_response, parse_json
@@ -51,6 +53,7 @@ METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 HEADER_MISMATCH = -32020
 UNSUPPORTED_PROTOCOL_VERSION = -32022
+FORBIDDEN = -32001  # the same code the auth surface uses for a refused credential
 # 2026-07-28 names an HTTP status per error code; the handshake era answers a request it
 # accepted with 200 and the JSON-RPC error in the body (only unreadable input is a 400).
 MODERN_STATUS = {PARSE_ERROR: 400, INVALID_REQUEST: 400, INVALID_PARAMS: 400, HEADER_MISMATCH: 400,
@@ -83,6 +86,14 @@ _RESULT = ',"result":'
 class _Open(str):
     """A tool result already encoded as JSON but without its closing brace, so that each era can
     append its own members; the hot path (tools/call) then encodes each value only once."""
+
+
+class _Forbidden(Exception):
+    """The caller's token lacks a tool's scopes: an HTTP 403 whose challenge names them."""
+
+    def __init__(self, message: str, challenge: str) -> None:
+        super().__init__(message)
+        self.message, self.challenge = message, challenge
 
 
 class _Fail(Exception):
@@ -121,7 +132,16 @@ def handle(plugin: Registry, req: Request, ctx: Context) -> dict:
         message = parse_json(req.body, "body")
     except HTTPError as exc:  # not UTF-8, not JSON, too deep, NaN or an overflowing number
         return _error_response(400, None, PARSE_ERROR, f"Parse error: {exc.message}")
+    try:
+        return _dispatch(plugin, req, message, ctx)
+    except _Forbidden as exc:
+        return _error_response(403, _id_of(message), FORBIDDEN, exc.message,
+                               headers={"www-authenticate": exc.challenge})
 
+
+def _dispatch(plugin: Registry, req: Request, message: object, ctx: Context) -> dict:
+    """The era-specific answer to a parsed message."""
+    headers = req.headers
     version = headers.get("mcp-protocol-version")
     if version is not None:
         version = version.strip()
@@ -305,6 +325,10 @@ def _call_tool(plugin: Registry, params: dict, structured: bool, ctx: Context) -
     if op is None:
         raise _Fail(INVALID_PARAMS, f"Unknown tool: {name[:100]!r}; tools/list names the tools "
                                     f"({', '.join(plugin.operations) or 'none'})")
+    caller = ctx.caller
+    if op.scopes and caller is not None and caller.kind == "oauth" and not caller.has_scopes(op.scopes):
+        raise _Forbidden(f"{op.name} needs the scope(s) {', '.join(op.scopes)}",
+                         scope_challenge(ctx.origin, auth_config(), op.scopes))
     arguments = params.get("arguments")
     if arguments is None:
         arguments = {}
@@ -356,8 +380,9 @@ def _check_cursor(params: dict) -> None:
 class _Catalog:
     """What tools/list, initialize and server/discover say, built once per plugin."""
 
-    def __init__(self, plugin: Registry) -> None:
+    def __init__(self, plugin: Registry, auth: AuthConfig) -> None:
         self.size = len(plugin.operations)
+        self.auth = auth
         try:
             manifest = plugin.manifest
         except (OSError, ValueError):
@@ -367,8 +392,8 @@ class _Catalog:
                             "version": str(plugin.version)}
         self.instructions = str(manifest.get("description_for_model") or "")
         self.modern_tail = ',"resultType":"complete","_meta":' + encode_json({SERVER_INFO_KEY: self.server_info})
-        self._modern = [_tool(op, titled=True) for op in plugin.operations.values()]
-        self._oldest = [_tool(op, titled=False) for op in plugin.operations.values()]
+        self._modern = [_tool(op, True, auth) for op in plugin.operations.values()]
+        self._oldest = [_tool(op, False, auth) for op in plugin.operations.values()]
 
     def tools(self, version: str) -> list[dict]:
         return self._oldest if version == "2025-03-26" else self._modern
@@ -376,13 +401,15 @@ class _Catalog:
 
 def _catalog(plugin: Registry) -> _Catalog:
     catalog = plugin.__dict__.get("_mcp_catalog")
-    if catalog is None or catalog.size != len(plugin.operations):
-        catalog = plugin.__dict__["_mcp_catalog"] = _Catalog(plugin)
+    auth = auth_config()
+    if catalog is None or catalog.size != len(plugin.operations) or catalog.auth is not auth:
+        catalog = plugin.__dict__["_mcp_catalog"] = _Catalog(plugin, auth)
     return catalog
 
 
-def _tool(op: Operation, titled: bool) -> dict:
-    """One tool. 2025-03-26 has neither ``title`` nor ``outputSchema`` (only annotations.title)."""
+def _tool(op: Operation, titled: bool, auth: AuthConfig) -> dict:
+    """One tool. 2025-03-26 has neither ``title`` nor ``outputSchema`` (only annotations.title).
+    With OAuth, ``securitySchemes`` (read by OpenAI, mirrored in ``_meta``) names the scopes."""
     title = op.summary.rstrip(".") or op.name
     description = "\n\n".join(part for part in (op.summary, op.description) if part) or op.name
     tool: dict = {"name": op.name}
@@ -394,6 +421,10 @@ def _tool(op: Operation, titled: bool) -> dict:
         tool["outputSchema"] = op.output_schema
     tool["annotations"] = {"title": title, "readOnlyHint": op.read_only, "destructiveHint": op.destructive,
                            "idempotentHint": op.idempotent, "openWorldHint": op.open_world}
+    if auth.mode == "oauth" and auth.oauth is not None:
+        schemes = [{"type": "oauth2", "scopes": [auth.oauth.scope(n) for n in (BASE_SCOPE, *op.scopes)]}]
+        tool["securitySchemes"] = schemes
+        tool["_meta"] = {"securitySchemes": schemes}
     return tool
 
 
@@ -462,11 +493,12 @@ def _unsupported_version(requested: str, rid: object) -> dict:
                            {"supported": list(SUPPORTED_VERSIONS), "requested": requested[:100]})
 
 
-def _error_response(status: int, rid: object, code: int, message: str, data: object = None) -> dict:
+def _error_response(status: int, rid: object, code: int, message: str, data: object = None,
+                    headers: dict | None = None) -> dict:
     error: dict = {"code": code, "message": message}
     if data is not None:
         error["data"] = data
-    return json_response(status, {"jsonrpc": "2.0", "id": rid, "error": error})
+    return json_response(status, {"jsonrpc": "2.0", "id": rid, "error": error}, headers)
 
 
 # -- Origin policy ------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .model_auth import BASE_SCOPE
+
 if TYPE_CHECKING:
     from .model_auth import AuthConfig
     from .model_operation import Operation
@@ -35,9 +37,10 @@ def _error(description: str) -> dict:
 
 
 SECURITY_SCHEME = "apiKey"
+OAUTH_SCHEME = "oauth2"
 
 
-def operation_object(op: Operation, protected: bool = False) -> dict:
+def operation_object(op: Operation, protected: bool = False, oauth: AuthConfig | None = None) -> dict:
     """One OpenAPI operation: parameters inline, body schema inline, errors documented."""
     doc: dict = {"operationId": op.name}
     if op.summary:
@@ -68,7 +71,11 @@ def operation_object(op: Operation, protected: bool = False) -> dict:
         "400": _error("The request does not fit the schema, or the operation refused it."),
     }
     if protected:
-        doc["responses"]["401"] = _error("The Authorization header is missing or its key is invalid.")
+        doc["responses"]["401"] = _error("The Authorization header is missing or its credential is invalid.")
+    if oauth is not None:
+        doc["responses"]["403"] = _error("The access token lacks a scope this operation needs.")
+        if op.scopes:
+            doc["security"] = [{OAUTH_SCHEME: [oauth.oauth.scope(n) for n in (BASE_SCOPE, *op.scopes)]}]
     if op.has_body:
         doc["responses"]["413"] = _error("The request body is too large.")
         doc["responses"]["415"] = _error("The body is not application/json.")
@@ -82,10 +89,11 @@ def build_openapi(plugin: Registry, origin: str, auth: AuthConfig) -> dict:
     """The whole document, with ``servers[0].url`` set to the origin it is served from and the
     security the deployment requires (``security: []`` says explicitly that it needs none)."""
     manifest = plugin.manifest
-    protected = auth.mode == "api_key"
+    protected = auth.mode in ("api_key", "oauth")
+    oauth = auth if auth.mode == "oauth" and auth.oauth is not None else None
     paths: dict[str, dict] = {}
     for op in plugin.operations.values():
-        paths.setdefault(op.path, {})[op.method.lower()] = operation_object(op, protected)
+        paths.setdefault(op.path, {})[op.method.lower()] = operation_object(op, protected, oauth)
     doc: dict = {
         "openapi": "3.1.0",
         "info": {
@@ -96,7 +104,15 @@ def build_openapi(plugin: Registry, origin: str, auth: AuthConfig) -> dict:
         "servers": [{"url": origin}],
         "paths": paths,
     }
-    if protected:
+    if oauth is not None:
+        scopes = {oauth.oauth.scope(n): ("Use the plugin's operations." if n == BASE_SCOPE else
+                                         f"Operations that need {n}.") for n in plugin.scope_names()}
+        doc["components"] = {"securitySchemes": {OAUTH_SCHEME: {
+            "type": "oauth2", "description": "Sign in with the plugin's identity provider.",
+            "flows": {"authorizationCode": {"authorizationUrl": origin + "/oauth/authorize",
+                                            "tokenUrl": origin + "/oauth/token", "scopes": scopes}}}}}
+        doc["security"] = [{OAUTH_SCHEME: [oauth.oauth.scope(BASE_SCOPE)]}]
+    elif protected:
         doc["components"] = {"securitySchemes": {SECURITY_SCHEME: {
             "type": "http", "scheme": "bearer",
             "description": "An API key made with `python3 -m plugin_tools.keys new NAME`."}}}

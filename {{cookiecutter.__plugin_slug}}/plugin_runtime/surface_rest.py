@@ -7,6 +7,8 @@ JSON error the caller can act on.
 
 from __future__ import annotations
 
+from .model_auth import current as auth_config
+from .model_auth import scope_challenge
 from .model_context import Context
 from .model_operation import Operation, OperationError
 from .model_schema import coerce_text, validate
@@ -46,6 +48,10 @@ def arguments_from_request(op: Operation, req: Request, path_params: dict[str, s
 def serve_operation(op: Operation, req: Request, path_params: dict[str, str], ctx: Context) -> dict:
     """Run the operation for one HTTP request; its answer is the JSON body of a 200."""
     ctx.operation = op.name
+    caller = ctx.caller
+    if op.scopes and caller is not None and caller.kind == "oauth" and not caller.has_scopes(op.scopes):
+        raise HTTPError(403, "insufficient_scope", f"{op.name} needs the scope(s) {', '.join(op.scopes)}",
+                        {"www-authenticate": scope_challenge(req.origin, auth_config(), op.scopes)})
     args = arguments_from_request(op, req, path_params)
     try:
         result = op.call(args, ctx)

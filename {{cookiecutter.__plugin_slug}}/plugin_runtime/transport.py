@@ -18,6 +18,16 @@ MANIFEST_PATH = "/.well-known/ai-plugin.json"
 OPENAPI_PATH = "/openapi.json"
 LOGO_PATH = "/logo.png"
 MCP_PATH = "/mcp"
+# OAuth (auth = "oauth"): the discovery documents and the facade's endpoints, all public.
+OAUTH_ROUTES = (
+    ("GET", "/.well-known/oauth-protected-resource", "resource"),
+    ("GET", "/.well-known/oauth-protected-resource/mcp", "resource"),
+    ("GET", "/.well-known/oauth-authorization-server", "server"),
+    ("POST", "/oauth/register", "register"),
+    ("GET", "/oauth/authorize", "authorize"),
+    ("GET", "/oauth/callback", "callback"),
+    ("POST", "/oauth/token", "token"),
+)
 MAX_BODY_BYTES = 1_048_576
 _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]")
 

@@ -51,6 +51,10 @@ def requirements(project: Path = PROJECT) -> list[str]:
 def tfvars_auth(project: Path = PROJECT) -> model_auth.AuthConfig:
     """The auth configuration terraform.tfvars asks for (what the deployed Lambda will get)."""
     env = auth_environment(project)
+    if env["PLUGIN_AUTH"] == "oauth":  # the documents need only the scope names; the rest is Terraform's
+        settings = model_auth.OAuthSettings({"SCOPE_PREFIX": env["PLUGIN_OAUTH_SCOPE_PREFIX"]})
+        return model_auth.AuthConfig("oauth", verification_token=env["PLUGIN_OPENAI_VERIFICATION_TOKEN"],
+                                     oauth=settings)
     config = model_auth.parse(env["PLUGIN_AUTH"], env["PLUGIN_API_KEYS"], env["PLUGIN_OPENAI_VERIFICATION_TOKEN"])
     if config.problem:
         raise BuildError(f"terraform.tfvars: {config.problem.replace(model_auth.MODE_ENV, 'auth')}")

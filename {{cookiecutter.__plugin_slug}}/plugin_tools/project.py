@@ -100,9 +100,20 @@ def auth_environment(project: Path = PROJECT) -> dict[str, str]:
     """The runtime's auth settings as Terraform hands them to the Lambda (main.tf), from
     terraform.tfvars: so the local server and invoke behave like the deployed API."""
     tfvars = read_tfvars(project)
-    return {"PLUGIN_AUTH": tfvars.get("auth", "none"),
-            "PLUGIN_API_KEYS": json.dumps(read_tfvars_map(project, "api_keys"), sort_keys=True),
-            "PLUGIN_OPENAI_VERIFICATION_TOKEN": tfvars.get("openai_verification_token", "")}
+    env = {"PLUGIN_AUTH": tfvars.get("auth", "none"),
+           "PLUGIN_API_KEYS": json.dumps(read_tfvars_map(project, "api_keys"), sort_keys=True),
+           "PLUGIN_OPENAI_VERIFICATION_TOKEN": tfvars.get("openai_verification_token", "")}
+    if env["PLUGIN_AUTH"] == "oauth":
+        env["PLUGIN_OAUTH_SCOPE_PREFIX"] = oauth_scope_prefix(tfvars)
+    return env
+
+
+def oauth_scope_prefix(tfvars: dict[str, str]) -> str:
+    """What the provider puts before this API's scope names, as main.tf computes it: Cognito's
+    resource server is named after the plugin; another provider's prefix is a setting."""
+    if tfvars.get("oauth_issuer"):
+        return tfvars.get("oauth_scope_prefix", "")
+    return tfvars.get("name", "plugin") + "/"
 
 
 def apply_auth_environment(project: Path = PROJECT) -> dict[str, str]:

@@ -49,8 +49,30 @@ def _configure_auth() -> str:
         keys = json.loads(env["PLUGIN_API_KEYS"])
         keys["pytest-session"] = hashlib.sha256(TEST_KEY.encode()).hexdigest()
         env["PLUGIN_API_KEYS"] = json.dumps(keys)
+    elif env["PLUGIN_AUTH"] == "oauth":
+        # No provider here: the session's token stands for a signed-in user with every scope. The
+        # verification of real tokens is tested by the template (a real OIDC provider, the MCP
+        # SDK's OAuth client, forged tokens against PyJWT).
+        env.update(PLUGIN_OAUTH_ISSUER="https://issuer.pytest.invalid", PLUGIN_OAUTH_CLIENT_ID="pytest",
+                   PLUGIN_OAUTH_CLIENT_SECRET="pytest-only")
+        _accept_the_session_token()
     os.environ.update(env)
     return env["PLUGIN_AUTH"]
+
+
+def _accept_the_session_token() -> None:
+    import plugin_runtime.surface_auth as surface_auth
+    from plugin_runtime import Caller
+
+    verify = surface_auth.oauth_caller
+
+    def session_or_verify(req, config):
+        if req.headers.get("authorization") == f"Bearer {TEST_KEY}":
+            scopes = {"invoke", *(s for op in project_plugin().operations.values() for s in op.scopes)}
+            return Caller("pytest", "oauth", frozenset(scopes), {"sub": "pytest"})
+        return verify(req, config)
+
+    surface_auth.oauth_caller = session_or_verify
 
 
 AUTH_MODE = _configure_auth()
@@ -92,7 +114,7 @@ def make_event(method: str = "POST", path: str = "/sumar", body: object = None, 
         else:
             event["body"] = data
             event["isBase64Encoded"] = False
-    if AUTH_MODE == "api_key":
+    if AUTH_MODE != "none":
         event["headers"]["authorization"] = f"Bearer {TEST_KEY}"
     if headers:
         event["headers"].update({k.lower(): v for k, v in headers.items()})
@@ -109,7 +131,7 @@ def caller(handler: Callable[[dict, object], dict]) -> Callable[..., tuple[int, 
     """Invoke ``handler``; returns (status, headers, decoded JSON body or raw body)."""
 
     def invoke(event: dict) -> tuple[int, dict, object]:
-        if AUTH_MODE == "api_key" and isinstance(event, dict) and isinstance(event.get("headers"), dict):
+        if AUTH_MODE != "none" and isinstance(event, dict) and isinstance(event.get("headers"), dict):
             event = {**event, "headers": {"authorization": f"Bearer {TEST_KEY}", **event["headers"]}}
         response = handler(event, None)
         body = response.get("body", "")

@@ -55,6 +55,8 @@ def test_manifest_is_a_valid_v1_manifest_on_the_request_origin(call):
     assert 1 <= len(doc["description_for_model"]) <= 8000
     if AUTH_MODE == "api_key":
         assert doc["auth"]["type"] == "service_http" and doc["auth"]["authorization_type"] == "bearer"
+    elif AUTH_MODE == "oauth":
+        assert doc["auth"]["type"] == "oauth" and doc["auth"]["client_url"] == f"{ORIGIN}/oauth/authorize"
     else:
         assert doc["auth"] == {"type": "none"}
     assert doc["api"] == {"type": "openapi", "url": f"{ORIGIN}/openapi.json"}

@@ -13,10 +13,11 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
 from typing import TypedDict
 
 import pytest
-from conftest import PROJECT, UNKNOWN_OPERATION, caller, example, load_event, make_event, project_plugin
+from conftest import AUTH_MODE, PROJECT, UNKNOWN_OPERATION, caller, example, load_event, make_event, project_plugin
 
 from plugin_runtime import OperationError, Plugin
 from plugin_runtime import surface_mcp as server
@@ -111,6 +112,10 @@ def expected_tool(op, version: str | None) -> dict:
                             "idempotentHint": op.idempotent, "openWorldHint": op.open_world}}
     if version not in (None, "2025-03-26"):  # title and outputSchema arrived in 2025-06-18
         tool.update(title=title, outputSchema=op.output_schema)
+    if AUTH_MODE == "oauth":  # OpenAI reads the scopes each tool needs
+        prefix = os.environ.get("PLUGIN_OAUTH_SCOPE_PREFIX", "")
+        schemes = [{"type": "oauth2", "scopes": [prefix + n for n in ("invoke", *op.scopes)]}]
+        tool.update(securitySchemes=schemes, _meta={"securitySchemes": schemes})
     return tool
 
 

@@ -509,9 +509,12 @@ def _assert_deployed(aws: dict, project: Path, out: dict) -> None:
         for statement in document["Statement"]:
             acts = statement["Action"]
             actions += [acts] if isinstance(acts, str) else acts
-            assert all(r.endswith(f"log-group:/aws/lambda/{name}:*") for r in
-                       ([statement["Resource"]] if isinstance(statement["Resource"], str) else statement["Resource"]))
-    assert sorted(actions) == ["logs:CreateLogStream", "logs:PutLogEvents"]
+            resources = [statement["Resource"]] if isinstance(statement["Resource"], str) else statement["Resource"]
+            allowed = (f"parameter/{name}/oauth/client-secret" if acts == "ssm:GetParameter"
+                       else f"log-group:/aws/lambda/{name}:*")
+            assert all(r.endswith(allowed) for r in resources), (acts, resources)
+    oauth = ["ssm:GetParameter"] if tfvars.get("auth") == "oauth" else []
+    assert sorted(actions) == sorted(["logs:CreateLogStream", "logs:PutLogEvents", *oauth])
     assert not [a for a in actions if "*" in a]
 
 

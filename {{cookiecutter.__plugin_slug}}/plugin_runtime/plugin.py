@@ -60,7 +60,8 @@ class Plugin(Registry):
                            idempotent=idempotent, open_world=open_world)
             self.add(op)
             try:
-                self.router.add(op.method, op.path, lambda req, params, ctx, op=op: serve_operation(op, req, params, ctx))
+                self.router.add(op.method, op.path,
+                                lambda req, params, ctx, op=op: serve_operation(op, req, params, ctx))
             except RouteError as exc:
                 del self.operations[op.name]
                 raise SchemaError(str(exc)) from None

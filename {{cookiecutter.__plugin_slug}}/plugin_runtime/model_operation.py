@@ -82,7 +82,8 @@ class Operation:
     """A typed Python function plus everything derived from it."""
 
     def __init__(self, func: Callable, *, method: str, path: str | None, read_only: bool,
-                 destructive: bool | None, idempotent: bool | None, open_world: bool) -> None:
+                 destructive: bool | None, idempotent: bool | None, open_world: bool,
+                 widget: object = None, invoking: str | None = None, invoked: str | None = None) -> None:
         code = func.__code__
         if code.co_flags & 0x0C:
             raise SchemaError(f"{func.__name__}: *args and **kwargs cannot be described; name every parameter")
@@ -95,6 +96,9 @@ class Operation:
         self.destructive = (not read_only) if destructive is None else destructive
         self.idempotent = read_only if idempotent is None else idempotent
         self.open_world = open_world
+        # MCP Apps: the widget (None: widgets/<name>.html if it exists, False: none) and the
+        # status texts a host shows while the tool runs and once it is done.
+        self.widget, self.invoking, self.invoked = widget, invoking, invoked
         hints = typing.get_type_hints(func, include_extras=True)
         names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
         positional_defaults = func.__defaults__ or ()

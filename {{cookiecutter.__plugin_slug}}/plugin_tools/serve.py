@@ -37,7 +37,8 @@ from plugin_runtime.surface_mcp import DEFAULT_ALLOWED_ORIGINS, LOCAL_HOSTS, ext
 
 from .project import PROJECT, BuildError, load_plugin
 
-WATCHED = ("*.py", "plugin_runtime/*.py", "manifest.json", "logo.png", "terraform.tfvars")
+WATCHED = ("*.py", "plugin_runtime/*.py", "manifest.json", "logo.png", "terraform.tfvars", "widgets/*.html",
+           "widgets/*.js")
 POLL_SECONDS = 0.3
 # API Gateway refuses larger payloads itself; smaller ones reach the handler, which has its own limit.
 PAYLOAD_LIMIT = 10 * 1024 * 1024

@@ -102,16 +102,32 @@ def sumar():
     return probe.plugin.operations["sumar"]
 
 
-def expected_tool(op, version: str | None) -> dict:
-    """What tools/list must say of an operation at ``version``."""
+def expected_tool(op, version: str | None, plugin=None) -> dict:
+    """What tools/list must say of an operation at ``version`` (of ``plugin``: its widget)."""
     title = op.summary.rstrip(".") or op.name
     tool = {"name": op.name, "description": "\n\n".join(p for p in (op.summary, op.description) if p) or op.name,
             "inputSchema": op.input_schema,
             "annotations": {"title": title, "readOnlyHint": op.read_only, "destructiveHint": op.destructive,
                             "idempotentHint": op.idempotent, "openWorldHint": op.open_world}}
-    if version not in (None, "2025-03-26"):  # title and outputSchema arrived in 2025-06-18
+    if version not in (None, "2025-03-26"):  # title, outputSchema and _meta arrived in 2025-06-18
         tool.update(title=title, outputSchema=op.output_schema)
+        meta = expected_tool_meta(op, plugin.widget_for(op) if plugin else None)
+        if meta:
+            tool["_meta"] = meta
     return tool
+
+
+def expected_tool_meta(op, widget) -> dict | None:
+    """The MCP Apps keys and OpenAI's: the widget the result is shown in and the status texts."""
+    if widget is None and op.invoking is None and op.invoked is None:
+        return None
+    meta: dict = {}
+    if widget is not None:
+        meta = {"ui": {"resourceUri": widget.uri, "visibility": ["model", "app"]}, "ui/resourceUri": widget.uri,
+                "openai/outputTemplate": widget.uri, "openai/widgetAccessible": True}
+    meta["openai/toolInvocation/invoking"] = (op.invoking or f"Running {op.name}…")[:64]
+    meta["openai/toolInvocation/invoked"] = (op.invoked or f"Ran {op.name}")[:64]
+    return meta
 
 
 # -- handshake era ------------------------------------------------------------------------------
@@ -121,7 +137,8 @@ def test_initialize_echoes_a_supported_version(call, version):
     status, headers, body = call(mcp_event(rpc("initialize", params)))
     result = result_of(status, body)
     assert result["protocolVersion"] == version
-    assert result["capabilities"] == {"tools": {"listChanged": False}}
+    assert result["capabilities"] == {"tools": {"listChanged": False}, "resources": {"listChanged": False},
+                                      "prompts": {"listChanged": False}}
     assert result["serverInfo"]["name"] and result["serverInfo"]["version"] == "1.0.0"
     assert isinstance(result.get("instructions", ""), str)
     assert headers["content-type"] == "application/json"
@@ -179,8 +196,8 @@ def test_ping_answers_an_empty_result(call, version):
 def test_tools_list_describes_each_operation(project_call, version):
     status, _, body = project_call(mcp_event(rpc("tools/list"), version))
     tools = result_of(status, body)["tools"]
-    operations = project_plugin().operations.values()
-    assert tools == [expected_tool(op, version) for op in operations]
+    plugin = project_plugin()
+    assert tools == [expected_tool(op, version, plugin) for op in plugin.operations.values()]
     assert all(tool["inputSchema"]["type"] == "object" for tool in tools)
 
 
@@ -232,7 +249,8 @@ def test_an_unsupported_version_header_is_400(call, header):
 
 
 @pytest.mark.parametrize("version", [None, "2025-06-18"])
-@pytest.mark.parametrize("method", ["resources/list", "prompts/list", "server/discover", "tools/delete", "x"])
+@pytest.mark.parametrize("method", ["resources/subscribe", "completion/complete", "server/discover", "tools/delete",
+                                    "x"])
 def test_unknown_methods_are_method_not_found(call, version, method):
     status, _, body = call(mcp_event(rpc(method), version))
     assert status == 200  # the handshake era answers an accepted request with 200
@@ -395,7 +413,9 @@ def test_server_discover(call):
     result = result_of(status, body)
     assert_modern_result(result)
     assert MODERN in result["supportedVersions"] and set(HANDSHAKE) <= set(result["supportedVersions"])
-    assert result["capabilities"] == {"tools": {"listChanged": False}}
+    assert result["capabilities"] == {"tools": {"listChanged": False}, "resources": {"listChanged": False},
+                                      "prompts": {"listChanged": False},
+                                      "extensions": {"io.modelcontextprotocol/ui": {}}}
     assert isinstance(result["ttlMs"], int) and result["ttlMs"] >= 0
     assert result["cacheScope"] in ("public", "private")
     assert "mcp-session-id" not in headers
@@ -407,7 +427,8 @@ def test_modern_tools_list_carries_cache_hints(project_call):
     assert_modern_result(result)
     assert isinstance(result["ttlMs"], int) and result["ttlMs"] >= 0
     assert result["cacheScope"] in ("public", "private")
-    assert result["tools"] == [expected_tool(op, MODERN) for op in project_plugin().operations.values()]
+    plugin = project_plugin()
+    assert result["tools"] == [expected_tool(op, MODERN, plugin) for op in plugin.operations.values()]
 
 
 def test_modern_tools_call(call, sumar):
@@ -427,7 +448,7 @@ def test_modern_accepts_a_base64_wrapped_mcp_name(call):
     assert result_of(status, body)["structuredContent"] == {"resultado": 5}
 
 
-@pytest.mark.parametrize("method", ["ping", "initialize", "resources/list", "logging/setLevel", "nope"])
+@pytest.mark.parametrize("method", ["ping", "initialize", "resources/subscribe", "logging/setLevel", "nope"])
 def test_modern_unknown_method_is_404(call, method):
     status, _, body = call(modern_event(method, {"protocolVersion": MODERN}))
     assert status == 404 and error_of(body)["code"] == -32601 and body["id"] == 1

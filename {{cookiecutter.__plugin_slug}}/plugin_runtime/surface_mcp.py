@@ -294,7 +294,9 @@ def _discover(plugin: Registry) -> dict:
 
 
 def decode_header_value(value: str | None) -> str | None:
-    """Undo the ``=?base64?...?=`` wrapping clients use for header values that are not plain ASCII."""
+    """Undo the ``=?base64?...?=`` wrapping clients use for header values that are not plain ASCII.
+    Whitespace around a value is not part of it (RFC 9110 section 5.5)."""
+    value = value.strip(" \t") if value is not None else None
     if value is None or not (value.startswith("=?base64?") and value.endswith("?=")):
         return value
     import base64

@@ -274,6 +274,12 @@ def test_a_2026_read_must_name_its_uri_in_the_headers(call, label, headers):
     assert status == 400 and error_of(body)["code"] == -32020, label
 
 
+def test_a_2026_read_accepts_whitespace_around_the_mcp_name(call):
+    status, _, body = call(modern_event("resources/read", {"uri": "data://probe/ejemplos"},
+                                        headers={"mcp-name": "  data://probe/ejemplos \t"}))
+    assert result_of(status, body)["contents"][0]["uri"] == "data://probe/ejemplos"
+
+
 def test_a_2026_read_of_a_non_ascii_uri_takes_a_base64_name(call):
     uri = "data://probe/notas/٣"  # not ASCII, so it travels base64-wrapped; and not an int for `numero`
     wrapped = "=?base64?" + base64.b64encode(uri.encode()).decode() + "?="

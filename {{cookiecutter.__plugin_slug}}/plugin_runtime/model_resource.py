@@ -277,9 +277,12 @@ class Widget:
 
     def answers(self, uri: str) -> bool:
         """This widget's URI, or the URI an earlier version had: a conversation rendered before a
-        deploy still gets a widget (the current one)."""
-        if uri == self.uri:
-            return True
+        deploy still gets a widget (the current one). Never one whose file cannot be read."""
+        try:
+            if uri == self.uri:
+                return True
+        except (OSError, ValueError):
+            return False
         head, tail = f"{WIDGET_SCHEME}{self.name}-", ".html"
         version = uri[len(head):-len(tail)] if uri.startswith(head) and uri.endswith(tail) else ""
         return len(version) == 8 and all(c in "0123456789abcdef" for c in version)

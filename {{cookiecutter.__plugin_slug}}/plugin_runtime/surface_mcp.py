@@ -395,18 +395,31 @@ class _Catalog:
     def tools(self, version: str) -> list[dict]:
         if self._modern is None or self._oldest is None:
             operations = self._plugin.operations.values()
-            self._modern = [_tool(op, titled=True, meta=_tool_meta(self._plugin, op)) for op in operations]
+            widgets = {op.name: widget for op, widget in self.widgets()}
+            self._modern = [_tool(op, titled=True, meta=_tool_meta(op, widgets.get(op.name))) for op in operations]
             self._oldest = [_tool(op, titled=False) for op in operations]
         return self._oldest if version == "2025-03-26" else self._modern
 
     def widgets(self) -> list[tuple[Operation, Widget]]:
+        """The operations' widgets that can be served; one whose file cannot be read is logged and
+        left out, so its tool still works for every host (without a widget)."""
         if self._widgets is None:
-            found = ((op, self._plugin.widget_for(op)) for op in self._plugin.operations.values())
-            self._widgets = [(op, widget) for op, widget in found if widget is not None]
+            self._widgets = []
+            for op in self._plugin.operations.values():
+                widget = self._plugin.widget_for(op)
+                try:
+                    served = widget is not None and bool(widget.uri)  # reads the file, once
+                except (OSError, ValueError) as exc:
+                    print(f"MCP widget {widget.path} of {op.name} cannot be served: {exc}")  # type: ignore[union-attr]
+                    served = False
+                if served:
+                    self._widgets.append((op, widget))
         return self._widgets
 
     def has_resources(self) -> bool:
-        return bool(self._plugin.resources) or bool(self.widgets())
+        """Whether there is anything to list (without reading a widget: initialize stays light)."""
+        plugin = self._plugin
+        return bool(plugin.resources) or any(plugin.widget_for(op) for op in plugin.operations.values())
 
     def capabilities(self, modern: bool) -> dict:
         """What initialize and server/discover announce. Resources without ``subscribe``: a
@@ -524,9 +537,8 @@ def _widget_meta(widget: Widget) -> dict:
     return meta
 
 
-def _tool_meta(plugin: Registry, op: Operation) -> dict | None:
+def _tool_meta(op: Operation, widget: Widget | None) -> dict | None:
     """A tool's ``_meta``: the widget it shows its result in, and the status texts."""
-    widget = plugin.widget_for(op)
     if widget is None and op.invoking is None and op.invoked is None:
         return None
     meta: dict = {}
@@ -548,20 +560,22 @@ def _read_resource(plugin: Registry, params: dict, modern: bool) -> tuple[dict, 
     uri = params.get("uri")
     if not isinstance(uri, str) or not uri:
         raise _Fail(INVALID_PARAMS, "resources/read needs params.uri, a URI from resources/list")
-    found = plugin.find_resource(uri)
-    if found is None:
-        raise _unknown_resource(uri, modern, "")
-    target, values = found
     from .model_resource import Widget
 
     try:
+        found = plugin.find_resource(uri)
+        if found is None:
+            raise _unknown_resource(uri, modern, "")
+        target, values = found
         if isinstance(target, Widget):
             content = {"uri": uri, "mimeType": WIDGET_MIME_TYPE, "text": target.html, "_meta": _widget_meta(target)}
             return {"contents": [content]}, LIST_TTL_MS
         data = target.read(values)
+    except _Fail:
+        raise
     except (ArgumentsError, OperationError) as exc:  # template values that do not fit, or refused
         raise _unknown_resource(uri, modern, str(exc)) from None
-    except Exception:  # a missing file or a bug in the resource: the owner reads the log
+    except Exception:  # an unreadable file or a bug in the resource: the owner reads the log
         import traceback
 
         traceback.print_exc()

@@ -403,6 +403,35 @@ def test_a_failing_resource_or_prompt_is_an_internal_error_without_details(broke
     assert "Traceback" in capsys.readouterr().err  # the owner still gets it
 
 
+def test_an_unreadable_widget_leaves_its_tool_working_without_one(tmp_path, capsys):
+    (tmp_path / "roto.html").write_bytes(b"<!doctype html><html><body>\xff</body></html>")  # not UTF-8
+    (tmp_path / "sano.html").write_text("<!doctype html><html><head></head><body>ok</body></html>")
+    plugin = Plugin(root=str(PROJECT))
+    plugin.widgets_dir = str(tmp_path)
+
+    @plugin.operation
+    def roto(x: int) -> int:
+        return x
+
+    @plugin.operation
+    def sano(x: int) -> int:
+        return x
+
+    call = caller(plugin.lambda_handler)
+    status, body = ask(call, "tools/list")
+    tools = {t["name"]: t for t in result_of(status, body)["tools"]}
+    assert "_meta" not in tools["roto"] and tools["sano"]["_meta"]["ui"]["resourceUri"].startswith("ui://")
+    assert "roto.html of roto cannot be served" in capsys.readouterr().out
+    status, body = ask(call, "resources/list")
+    assert [r["name"] for r in result_of(status, body)["resources"]] == ["sano"]
+    status, body = ask(call, "resources/read", {"uri": tools["sano"]["_meta"]["ui"]["resourceUri"]})
+    assert result_of(status, body)["contents"][0]["text"].endswith("ok</body></html>")
+    status, body = ask(call, "resources/read", {"uri": "ui://widget/roto-12345678.html"})
+    assert error_of(body)["code"] == -32002
+    status, body = ask(call, "tools/call", {"name": "roto", "arguments": {"x": 1}})
+    assert result_of(status, body)["structuredContent"] == {"result": 1}
+
+
 @pytest.mark.parametrize("method", ["resources/list", "resources/read", "resources/templates/list", "prompts/list",
                                     "prompts/get"])
 def test_a_server_without_resources_or_prompts_does_not_offer_them(tmp_path, method):

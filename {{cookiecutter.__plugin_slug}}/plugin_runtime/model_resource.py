@@ -26,15 +26,13 @@ if typing.TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
 TEXT_KINDS = frozenset({"string", "integer", "number", "boolean"})
-# An absolute URI (RFC 3986): a scheme, a colon, then no whitespace.
-_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s]+")
-_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-WIDGET_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
-WIDGET_SCHEME = "ui://widget/"
+# Patterns, compiled (and cached by re) on first use rather than at import.
+_URI = r"[A-Za-z][A-Za-z0-9+.-]*:[^\s]+"  # an absolute URI (RFC 3986): a scheme, a colon, no whitespace
+_PLACEHOLDER = r"\{([^{}]*)\}"
 # <script src="mcp-app.js"></script>: a script next to the widget, inlined when it is served.
-_LOCAL_SCRIPT = re.compile(r"""<script\b([^>]*?)\s+src\s*=\s*["'](?:\./)?([\w.-]+\.js)["']([^>]*)>\s*</script\s*>""",
-                           re.IGNORECASE)
-_SCRIPT_END = re.compile(r"</(script)", re.IGNORECASE)
+_LOCAL_SCRIPT = r"""<script\b([^>]*?)\s+src\s*=\s*["'](?:\./)?([\w.-]+\.js)["']([^>]*)>\s*</script\s*>"""
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+WIDGET_SCHEME = "ui://widget/"
 _MIME_TYPES = {".txt": "text/plain", ".md": "text/markdown", ".csv": "text/csv", ".html": "text/html",
                ".json": "application/json", ".xml": "application/xml", ".svg": "image/svg+xml",
                ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
@@ -113,12 +111,12 @@ class Resource:
     def __init__(self, uri: str, func: Callable | None = None, *, file: str | None = None, root: str = ".",
                  name: str | None = None, title: str | None = None, description: str | None = None,
                  mime_type: str | None = None) -> None:
-        if not isinstance(uri, str) or not _URI.fullmatch(uri):
+        if not isinstance(uri, str) or not re.fullmatch(_URI, uri):
             raise SchemaError(f"resource URI {uri!r} must be an absolute URI such as 'data://sumar/ejemplos'")
         if (func is None) == (file is None):
             raise SchemaError(f"resource {uri}: give either a function (as a decorator) or file=...")
         self.uri, self.func, self.file, self.root = uri, func, file, root
-        self.placeholders = _PLACEHOLDER.findall(uri)
+        self.placeholders = re.findall(_PLACEHOLDER, uri)
         self.is_template = bool(self.placeholders)
         self._pattern: re.Pattern | None = None
         self.output_schema: dict | None = None
@@ -157,7 +155,7 @@ class Resource:
         if not self.is_template:
             return {} if uri == self.uri else None
         if self._pattern is None:
-            parts = _PLACEHOLDER.split(self.uri)  # literal, name, literal, name, ..., literal
+            parts = re.split(_PLACEHOLDER, self.uri)  # literal, name, literal, name, ..., literal
             self._pattern = re.compile("".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>[^/?#]+)"
                                                for i, part in enumerate(parts)))
         found = self._pattern.fullmatch(uri)
@@ -236,7 +234,7 @@ class Widget:
     def __init__(self, name: str | None = None, *, description: str | None = None,
                  connect_domains: Iterable[str] = (), resource_domains: Iterable[str] = (),
                  frame_domains: Iterable[str] = (), domain: str | None = None, prefers_border: bool = True) -> None:
-        if name is not None and not (isinstance(name, str) and WIDGET_NAME.fullmatch(name)):
+        if name is not None and not (isinstance(name, str) and 0 < len(name) <= 64 and _NAME_CHARS.issuperset(name)):
             raise SchemaError(f"widget name {name!r} must be 1-64 letters, digits, _ or - (widgets/<name>.html)")
         self.name = name
         self.description = description
@@ -298,7 +296,7 @@ def inline_scripts(html: str, folder: str) -> str:
                 code = fh.read()
         except OSError:
             return found.group(0)  # plugin_tools.check reports it; the host will not find it either
-        code = _SCRIPT_END.sub(r"<\\/\1", code)
+        code = re.sub("</(script)", r"<\\/\1", code, flags=re.IGNORECASE)
         return f"<script{found.group(1)}{found.group(3)}>\n{code}</script>"
 
-    return _LOCAL_SCRIPT.sub(inline, html)
+    return re.sub(_LOCAL_SCRIPT, inline, html, flags=re.IGNORECASE)

@@ -428,7 +428,7 @@ def test_the_build_refuses_an_operation_id_over_64_characters(project):
     result = subprocess.run([sys.executable, "-m", "plugin_tools.build"], cwd=project, capture_output=True,
                             text=True, timeout=120, check=False)
     assert result.returncode == 1
-    lines = result.stderr.splitlines()
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("WARNING")]  # widgets/sumar.html
     assert lines[0] == "build failed: 1 rule(s) broken (python3 -m plugin_tools.check lists them):"
     assert lines[1:] == [f'ERROR openapi.json $.paths["/{name}"].post.operationId: is 65 characters; the limit is 64']
     assert (project / "lambda.zip").read_bytes() == before, "a failed check must not write a new zip"

@@ -134,12 +134,15 @@ def rpc_bodies(draw) -> str:
                                    st.floats(allow_nan=False), st.lists(st.integers(), max_size=2), st.booleans()))
     if draw(st.integers(0, 9)):
         msg["method"] = draw(st.sampled_from(["initialize", "tools/list", "tools/call", "ping", "server/discover",
-                                              "notifications/initialized", "resources/list", "nope", ""])
+                                              "notifications/initialized", "resources/list", "resources/read",
+                                              "prompts/get", "nope", ""])
                              | st.text(max_size=12) | st.integers())
     if draw(st.integers(0, 3)):
         msg["params"] = draw(st.one_of(
             st.fixed_dictionaries({}, optional={
                 "name": st.sampled_from(["sumar", "nope", ""]) | st.integers() | st.none(),
+                "uri": st.sampled_from(["ui://widget/sumar-00000000.html", "ui://widget/x", "data://x", ""])
+                | json_values(2),
                 "arguments": st.fixed_dictionaries({}, optional={"numero1": numbers, "numero2": numbers})
                 | json_values(4),
                 "protocolVersion": st.sampled_from(["2025-06-18", "2025-11-25", "2026-07-28", "1.0"]) | st.integers(),
@@ -425,7 +428,7 @@ RPC_CORPUS = {
     "id_object": (rpc("ping", rid={"a": 1}), OLD, 400, -32600),
     "id_bool": (rpc("ping", rid=True), OLD, 400, -32600),
     "params_array": (rpc("ping", [1]), OLD, 400, -32600),
-    "unknown_method": (rpc("resources/list"), OLD, 200, -32601),
+    "unknown_method": (rpc("resources/subscribe"), OLD, 200, -32601),
     "call_without_name": (rpc(params={"arguments": {}}), OLD, 200, -32602),
     "call_unknown_tool": (rpc(params=call({"numero1": 1, "numero2": 2}, name="restar")), OLD, 200, -32602),
     "call_name_number": (rpc(params=call({}, name=7)), OLD, 200, -32602),

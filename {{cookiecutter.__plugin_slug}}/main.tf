@@ -32,7 +32,7 @@ data "aws_caller_identity" "current" {}
 locals {
   # The files the build puts into the zip; keep equal to SOURCE_GLOBS in plugin_tools/build.py
   # (a template test checks this).
-  source_globs = ["*.py", "plugin_runtime/*.py", "manifest.json", "logo.png", "requirements.txt"]
+  source_globs = ["*.py", "plugin_runtime/*.py", "manifest.json", "logo.png", "requirements.txt", "widgets/*.html", "widgets/*.js"]
   source_files = sort(distinct(flatten([for pattern in local.source_globs : fileset(path.module, pattern)])))
 
   # Changes when any zipped file changes, when the platform the requirements are installed for,

@@ -5,7 +5,8 @@ Its layers, each importing only from the ones before it:
 
 - the model: ``model_schema`` (type hints to JSON Schema, validation), ``model_context`` (what an
   operation may know of its request and caller), ``model_operation`` (an operation's signature
-  and docstring), ``model_registry`` (the operations and the plugin's facts);
+  and docstring), ``model_resource`` (resources, prompts and widgets), ``model_registry`` (the
+  operations, what MCP clients can read, and the plugin's facts);
 - the transport: ``transport`` (the API Gateway event as a request, JSON responses, routes);
 - the surfaces, which never import each other: ``surface_rest``, ``surface_manifest``,
   ``surface_openapi``, ``surface_mcp``;
@@ -19,4 +20,13 @@ from .model_operation import OperationError
 from .model_schema import Field
 from .plugin import Plugin
 
-__all__ = ["Caller", "Context", "Field", "OperationError", "Plugin"]
+__all__ = ["Caller", "Context", "Field", "OperationError", "Plugin", "Widget"]
+
+
+def __getattr__(name: str) -> object:
+    """``Widget`` is imported when a handler asks for it: a cold start without one skips it."""
+    if name == "Widget":
+        from .model_resource import Widget
+
+        return Widget
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

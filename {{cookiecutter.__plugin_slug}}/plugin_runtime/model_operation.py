@@ -83,7 +83,8 @@ class Operation:
 
     def __init__(self, func: Callable, *, method: str, path: str | None, read_only: bool,
                  destructive: bool | None, idempotent: bool | None, open_world: bool,
-                 scopes: tuple[str, ...] = ()) -> None:
+                 scopes: tuple[str, ...] = (), widget: object = None, invoking: str | None = None,
+                 invoked: str | None = None) -> None:
         code = func.__code__
         if code.co_flags & 0x0C:
             raise SchemaError(f"{func.__name__}: *args and **kwargs cannot be described; name every parameter")
@@ -100,6 +101,9 @@ class Operation:
             if not isinstance(scope, str) or not scope or not all(c.isalnum() or c in "._-:" for c in scope):
                 raise SchemaError(f"{func.__name__}: scope {scope!r} must be a word of letters, digits, '.', '_', '-'")
         self.scopes = tuple(scopes)  # OAuth scopes a caller needs beyond the base one (auth = oauth)
+        # MCP Apps: the widget (None: widgets/<name>.html if it exists, False: none) and the
+        # status texts a host shows while the tool runs and once it is done.
+        self.widget, self.invoking, self.invoked = widget, invoking, invoked
         hints = typing.get_type_hints(func, include_extras=True)
         names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
         positional_defaults = func.__defaults__ or ()

@@ -35,6 +35,8 @@ from .transport import (
 if typing.TYPE_CHECKING:
     from collections.abc import Callable
 
+    from .model_resource import Resource, Widget
+
 _INTERNAL_ERROR = {"error": "internal_error",
                    "message": "the operation failed unexpectedly; the details are in the function's logs"}
 
@@ -61,14 +63,22 @@ class Plugin(Registry):
     # -- registration -------------------------------------------------------------------
     def operation(self, func: Callable | None = None, *, method: str = "POST", path: str | None = None,
                   read_only: bool = False, destructive: bool | None = None, idempotent: bool | None = None,
-                  open_world: bool = False, scopes: list[str] | tuple[str, ...] = ()) -> Callable:
+                  open_world: bool = False, scopes: list[str] | tuple[str, ...] = (),
+                  widget: str | Widget | bool | None = None, invoking: str | None = None,
+                  invoked: str | None = None) -> Callable:
         """Register a typed function as an operation: an HTTP route, an OpenAPI operation and an
         MCP tool. ``read_only=True`` marks a pure function (safe to run without asking);
-        ``scopes`` are OAuth scopes a signed-in caller needs for it (``auth = "oauth"``)."""
+        ``scopes`` are OAuth scopes a signed-in caller needs for it (``auth = "oauth"``).
+
+        ``widget`` names the HTML file in widgets/ that MCP Apps hosts (ChatGPT, Claude, ...) show
+        with the tool's result: by default widgets/<operation>.html if it exists; ``False`` for
+        none; a ``Widget`` to set its CSP domains. ``invoking``/``invoked``: the status texts the
+        host shows while the tool runs and once it is done (at most 64 characters each)."""
 
         def register(fn: Callable) -> Callable:
             op = Operation(fn, method=method, path=path, read_only=read_only, destructive=destructive,
-                           idempotent=idempotent, open_world=open_world, scopes=tuple(scopes))
+                           idempotent=idempotent, open_world=open_world, scopes=tuple(scopes),
+                           widget=self._widget_spec(fn, widget), invoking=invoking, invoked=invoked)
             self.add(op)
             try:
                 self.router.add(op.method, op.path,
@@ -76,6 +86,58 @@ class Plugin(Registry):
             except RouteError as exc:
                 del self.operations[op.name]
                 raise SchemaError(str(exc)) from None
+            return fn
+
+        return register(func) if func is not None else register
+
+    def _widget_spec(self, fn: Callable, widget: str | Widget | bool | None) -> Widget | bool | None:
+        """None (look for widgets/<name>.html on first use), False, or a Widget whose file exists."""
+        if widget is None or widget is False:
+            return widget
+        import os
+
+        from .model_resource import Widget
+
+        spec = Widget(fn.__name__ if widget is True else widget) if isinstance(widget, (str, bool)) else widget
+        if not isinstance(spec, Widget):
+            raise SchemaError(f"{fn.__name__}: widget= takes a name (widgets/<name>.html), a Widget, or False")
+        name = spec.name or fn.__name__
+        if not os.path.isfile(os.path.join(self.widgets_dir, f"{name}.html")):
+            raise SchemaError(f"{fn.__name__}: widget {name!r} needs widgets/{name}.html, which does not exist")
+        return spec
+
+    def resource(self, uri: str, *, file: str | None = None, name: str | None = None, title: str | None = None,
+                 description: str | None = None, mime_type: str | None = None) -> Callable | Resource:
+        """Publish read-only data to MCP clients (resources/list, resources/read).
+
+        As a decorator, the function's return value is the content (str: text, bytes: a blob,
+        a TypedDict or list: JSON) and its docstring the description; ``{names}`` in ``uri`` make
+        it a template whose values are the function's parameters. With ``file=`` (a path in the
+        project that lambda.zip ships) it publishes that file and returns the Resource."""
+        from .model_resource import Resource
+
+        if file is not None:
+            resource = Resource(uri, file=file, root=self.root, name=name, title=title, description=description,
+                                mime_type=mime_type)
+            self.add_resource(resource)
+            return resource
+
+        def register(fn: Callable) -> Callable:
+            self.add_resource(Resource(uri, fn, root=self.root, name=name, title=title, description=description,
+                                       mime_type=mime_type))
+            return fn
+
+        return register
+
+    def prompt(self, func: Callable | None = None, *, name: str | None = None, title: str | None = None,
+               description: str | None = None) -> Callable:
+        """Publish a prompt to MCP clients (prompts/list, prompts/get): its typed parameters are
+        the prompt's arguments, its docstring the description, its return value the text (or a
+        list of messages)."""
+        from .model_resource import Prompt
+
+        def register(fn: Callable) -> Callable:
+            self.add_prompt(Prompt(fn, name=name, title=title, description=description))
             return fn
 
         return register(func) if func is not None else register

@@ -10,6 +10,10 @@ Lambda invocation answers one POST. Two eras of the protocol share the endpoint:
   ``params._meta`` and mirrors them in the ``MCP-Protocol-Version``, ``Mcp-Method`` and
   ``Mcp-Name`` headers; ``server/discover`` replaces ``initialize``.
 
+Besides tools, the server answers resources/* and prompts/* for what the plugin declares with
+``@plugin.resource`` and ``@plugin.prompt``, and serves each operation's widget (MCP Apps) as a
+``ui://`` resource that its tool points at.
+
 The era is chosen by the ``MCP-Protocol-Version`` header (or, without one, by a body that carries
 the 2026-07-28 ``_meta`` envelope). Errors a model can fix (bad arguments, a refused input, a
 result out of range) come back as a normal tool result with ``isError: true``; protocol errors are
@@ -33,6 +37,7 @@ if typing.TYPE_CHECKING:
     from .model_context import Context
     from .model_operation import Operation
     from .model_registry import Registry
+    from .model_resource import Prompt, Resource, Widget
     from .transport import Request
 
 HANDSHAKE_VERSIONS = ("2025-03-26", "2025-06-18", "2025-11-25")
@@ -188,9 +193,12 @@ def _handshake(plugin: Registry, msg: object, version: str, in_batch: bool,
             result = _initialize(plugin, params)
         elif method == "ping":
             result = {}
+        elif method in APP_METHODS:
+            result = _apps(plugin, method, params, version)
         else:
             raise _Fail(METHOD_NOT_FOUND, f"Method not found: {method[:100]}; this server offers tools "
-                                          "(initialize, ping, tools/list, tools/call)")
+                                          "(initialize, ping, tools/list, tools/call) and what initialize "
+                                          "announces of resources/* and prompts/*")
     except _Fail as fail:
         return 200, {"jsonrpc": "2.0", "id": rid, "error": fail.error()}
     if isinstance(result, _Open):
@@ -220,7 +228,7 @@ def _initialize(plugin: Registry, params: dict) -> dict:
     catalog = _catalog(plugin)
     result: dict = {
         "protocolVersion": proposed if proposed in HANDSHAKE_VERSIONS else LATEST_HANDSHAKE_VERSION,
-        "capabilities": {"tools": {"listChanged": False}},
+        "capabilities": catalog.capabilities(modern=False),
         "serverInfo": catalog.server_info,
     }
     if catalog.instructions:
@@ -253,9 +261,12 @@ def _modern(plugin: Registry, req: Request, msg: object, header_version: str | N
                       "ttlMs": LIST_TTL_MS, "cacheScope": CACHE_SCOPE}
         elif method == "server/discover":
             result = _discover(plugin)
+        elif method in APP_METHODS:
+            result = _apps(plugin, method, params, MODERN_VERSIONS[-1])
         else:
             raise _Fail(METHOD_NOT_FOUND, f"Method not found: {method[:100]}; at protocol 2026-07-28 this "
-                                          "server offers server/discover, tools/list and tools/call")
+                                          "server offers server/discover, tools/list, tools/call and what "
+                                          "server/discover announces of resources/* and prompts/*")
     except _Fail as fail:
         return _error_response(MODERN_STATUS.get(fail.code, 200), rid, fail.code, fail.message, fail.data)
     tail = _catalog(plugin).modern_tail  # resultType and the serverInfo stamp, encoded once
@@ -295,7 +306,7 @@ def _check_envelope(headers: dict, method: str, params: dict, header_version: st
 def _discover(plugin: Registry) -> dict:
     catalog = _catalog(plugin)
     result: dict = {"supportedVersions": list(SUPPORTED_VERSIONS),
-                    "capabilities": {"tools": {"listChanged": False}},
+                    "capabilities": catalog.capabilities(modern=True),
                     "ttlMs": LIST_TTL_MS, "cacheScope": CACHE_SCOPE}
     if catalog.instructions:
         result["instructions"] = catalog.instructions
@@ -303,7 +314,9 @@ def _discover(plugin: Registry) -> dict:
 
 
 def decode_header_value(value: str | None) -> str | None:
-    """Undo the ``=?base64?...?=`` wrapping clients use for header values that are not plain ASCII."""
+    """Undo the ``=?base64?...?=`` wrapping clients use for header values that are not plain ASCII.
+    Whitespace around a value is not part of it (RFC 9110 section 5.5)."""
+    value = value.strip(" \t") if value is not None else None
     if value is None or not (value.startswith("=?base64?") and value.endswith("?=")):
         return value
     import base64
@@ -317,23 +330,12 @@ def decode_header_value(value: str | None) -> str | None:
 
 # -- tools (both eras) ------------------------------------------------------------------------
 def _call_tool(plugin: Registry, params: dict, structured: bool, ctx: Context) -> dict | _Open:
-    name = params.get("name")
-    if not isinstance(name, str):
-        raise _Fail(INVALID_PARAMS, "tools/call needs params.name, the name of a tool from tools/list")
-    op = plugin.operations.get(name)
-    ctx.operation = name if op is not None else None
-    if op is None:
-        raise _Fail(INVALID_PARAMS, f"Unknown tool: {name[:100]!r}; tools/list names the tools "
-                                    f"({', '.join(plugin.operations) or 'none'})")
+    name, op, arguments = _named(params, plugin.operations, "tool", "tools/call")
+    ctx.operation = name
     caller = ctx.caller
     if op.scopes and caller is not None and caller.kind == "oauth" and not caller.has_scopes(op.scopes):
         raise _Forbidden(f"{op.name} needs the scope(s) {', '.join(op.scopes)}",
                          scope_challenge(ctx.origin, auth_config(), op.scopes))
-    arguments = params.get("arguments")
-    if arguments is None:
-        arguments = {}
-    elif not isinstance(arguments, dict):
-        raise _Fail(INVALID_PARAMS, "params.arguments must be an object of argument names and values")
     try:
         args = op.arguments_from_json(arguments)
     except ArgumentsError as exc:
@@ -368,6 +370,23 @@ def _tool_result(op: Operation, value: dict, structured: bool) -> dict | _Open:
     return _Open(f'{content},"isError":false')
 
 
+def _named(params: dict, table: dict, kind: str, method: str) -> tuple[str, typing.Any, dict]:
+    """(params.name, the tool or prompt it names in ``table``, params.arguments), or the error."""
+    name = params.get("name")
+    if not isinstance(name, str):
+        raise _Fail(INVALID_PARAMS, f"{method} needs params.name, the name of a {kind} from {kind}s/list")
+    found = table.get(name)
+    if found is None:
+        raise _Fail(INVALID_PARAMS, f"Unknown {kind}: {name[:100]!r}; {kind}s/list names the {kind}s "
+                                    f"({', '.join(table) or 'none'})")
+    arguments = params.get("arguments")
+    if arguments is None:
+        arguments = {}
+    elif not isinstance(arguments, dict):
+        raise _Fail(INVALID_PARAMS, "params.arguments must be an object of argument names and values")
+    return name, found, arguments
+
+
 def _tool_error(message: str) -> dict:
     return {"content": [{"type": "text", "text": message}], "isError": True}
 
@@ -381,7 +400,7 @@ class _Catalog:
     """What tools/list, initialize and server/discover say, built once per plugin."""
 
     def __init__(self, plugin: Registry, auth: AuthConfig) -> None:
-        self.size = len(plugin.operations)
+        self.size = _size(plugin)
         self.auth = auth
         try:
             manifest = plugin.manifest
@@ -392,22 +411,67 @@ class _Catalog:
                             "version": str(plugin.version)}
         self.instructions = str(manifest.get("description_for_model") or "")
         self.modern_tail = ',"resultType":"complete","_meta":' + encode_json({SERVER_INFO_KEY: self.server_info})
-        self._modern = [_tool(op, True, auth) for op in plugin.operations.values()]
-        self._oldest = [_tool(op, False, auth) for op in plugin.operations.values()]
+        self._plugin = plugin
+        # Built on first use: a widget's URI carries a hash of its file, which is read only then.
+        self._modern: list[dict] | None = None
+        self._oldest: list[dict] | None = None
+        self._widgets: list[tuple[Operation, Widget]] | None = None
 
     def tools(self, version: str) -> list[dict]:
+        if self._modern is None or self._oldest is None:
+            operations = self._plugin.operations.values()
+            widgets = {op.name: widget for op, widget in self.widgets()}
+            self._modern = [_tool(op, True, _tool_meta(op, widgets.get(op.name)), self.auth) for op in operations]
+            self._oldest = [_tool(op, False, None, self.auth) for op in operations]
         return self._oldest if version == "2025-03-26" else self._modern
+
+    def widgets(self) -> list[tuple[Operation, Widget]]:
+        """The operations' widgets that can be served; one whose file cannot be read is logged and
+        left out, so its tool still works for every host (without a widget)."""
+        if self._widgets is None:
+            self._widgets = []
+            for op in self._plugin.operations.values():
+                widget = self._plugin.widget_for(op)
+                try:
+                    served = widget is not None and bool(widget.uri)  # reads the file, once
+                except (OSError, ValueError) as exc:
+                    print(f"MCP widget {widget.path} of {op.name} cannot be served: {exc}")  # type: ignore[union-attr]
+                    served = False
+                if served:
+                    self._widgets.append((op, widget))
+        return self._widgets
+
+    def has_resources(self) -> bool:
+        """Whether there is anything to list (without reading a widget: initialize stays light)."""
+        plugin = self._plugin
+        return bool(plugin.resources) or any(plugin.widget_for(op) for op in plugin.operations.values())
+
+    def capabilities(self, modern: bool) -> dict:
+        """What initialize and server/discover announce. Resources without ``subscribe``: a
+        stateless server has no stream to send updates on."""
+        capabilities: dict = {"tools": {"listChanged": False}}
+        if self.has_resources():
+            capabilities["resources"] = {"listChanged": False}
+        if self._plugin.prompts:
+            capabilities["prompts"] = {"listChanged": False}
+        if modern and self.widgets():
+            capabilities["extensions"] = {UI_EXTENSION: {}}
+        return capabilities
+
+
+def _size(plugin: Registry) -> tuple[int, int, int]:
+    return len(plugin.operations), len(plugin.resources), len(plugin.prompts)
 
 
 def _catalog(plugin: Registry) -> _Catalog:
     catalog = plugin.__dict__.get("_mcp_catalog")
     auth = auth_config()
-    if catalog is None or catalog.size != len(plugin.operations) or catalog.auth is not auth:
+    if catalog is None or catalog.size != _size(plugin) or catalog.auth is not auth:
         catalog = plugin.__dict__["_mcp_catalog"] = _Catalog(plugin, auth)
     return catalog
 
 
-def _tool(op: Operation, titled: bool, auth: AuthConfig) -> dict:
+def _tool(op: Operation, titled: bool, meta: dict | None = None, auth: AuthConfig | None = None) -> dict:
     """One tool. 2025-03-26 has neither ``title`` nor ``outputSchema`` (only annotations.title).
     With OAuth, ``securitySchemes`` (read by OpenAI, mirrored in ``_meta``) names the scopes."""
     title = op.summary.rstrip(".") or op.name
@@ -421,11 +485,181 @@ def _tool(op: Operation, titled: bool, auth: AuthConfig) -> dict:
         tool["outputSchema"] = op.output_schema
     tool["annotations"] = {"title": title, "readOnlyHint": op.read_only, "destructiveHint": op.destructive,
                            "idempotentHint": op.idempotent, "openWorldHint": op.open_world}
-    if auth.mode == "oauth" and auth.oauth is not None:
+    if auth is not None and auth.mode == "oauth" and auth.oauth is not None:
         schemes = [{"type": "oauth2", "scopes": [auth.oauth.scope(n) for n in (BASE_SCOPE, *op.scopes)]}]
         tool["securitySchemes"] = schemes
-        tool["_meta"] = {"securitySchemes": schemes}
+        meta = {**(meta or {}), "securitySchemes": schemes}
+    if meta:
+        tool["_meta"] = meta
     return tool
+
+
+# -- resources, prompts and widgets (both eras) ------------------------------------------------
+APP_METHODS = frozenset({"resources/list", "resources/templates/list", "resources/read", "prompts/list",
+                         "prompts/get"})
+RESOURCE_NOT_FOUND = -32002  # before 2026-07-28; from then on an unknown resource is INVALID_PARAMS
+INTERNAL_ERROR = -32603
+UI_EXTENSION = "io.modelcontextprotocol/ui"
+WIDGET_MIME_TYPE = "text/html;profile=mcp-app"
+STATUS_TEXT_LIMIT = 64  # characters of openai/toolInvocation/invoking and /invoked that ChatGPT shows
+
+
+def _apps(plugin: Registry, method: str, params: dict, version: str) -> dict:
+    """resources/list, resources/templates/list, resources/read, prompts/list and prompts/get."""
+    catalog = _catalog(plugin)
+    modern = version in MODERN_VERSIONS
+    titled = version != "2025-03-26"
+    kind = method.split("/", 1)[0]
+    if not (plugin.prompts if kind == "prompts" else catalog.has_resources()):
+        raise _Fail(METHOD_NOT_FOUND, f"Method not found: {method}; this server has no {kind}")
+    if method == "resources/read":
+        result, ttl_ms = _read_resource(plugin, params, modern)
+        if modern:
+            result.update(ttlMs=ttl_ms, cacheScope=CACHE_SCOPE)
+        return result
+    if method == "prompts/get":
+        return _get_prompt(plugin, params)
+    _check_cursor(params)
+    if method == "prompts/list":
+        result: dict = {"prompts": [_prompt_entry(p, titled) for p in plugin.prompts.values()]}
+    elif method == "resources/templates/list":
+        result = {"resourceTemplates": [_resource_entry(r, titled, "uriTemplate")
+                                        for r in plugin.resources.values() if r.is_template]}
+    else:
+        result = {"resources": [*(_widget_entry(w, titled) for _, w in catalog.widgets()),
+                                *(_resource_entry(r, titled, "uri") for r in plugin.resources.values()
+                                  if not r.is_template)]}
+    if modern:
+        result.update(ttlMs=LIST_TTL_MS, cacheScope=CACHE_SCOPE)
+    return result
+
+
+def _resource_entry(resource: Resource, titled: bool, key: str) -> dict:
+    entry = {key: resource.uri, "name": resource.name}
+    if titled and resource.title:
+        entry["title"] = resource.title
+    if resource.description:
+        entry["description"] = resource.description
+    entry["mimeType"] = resource.mime_type
+    return entry
+
+
+def _widget_entry(widget: Widget, titled: bool) -> dict:
+    entry = {"uri": widget.uri, "name": widget.name, "description": widget.description,
+             "mimeType": WIDGET_MIME_TYPE}
+    if titled:
+        entry["_meta"] = _widget_meta(widget)
+    return entry
+
+
+def _widget_meta(widget: Widget) -> dict:
+    """The host's instructions for showing a widget: the standard ``ui`` keys (MCP Apps) and
+    OpenAI's ``openai/*`` keys. Without a CSP entry a host blocks every outbound connection."""
+    connect, resources = list(widget.connect_domains), list(widget.resource_domains)
+    csp: dict = {"connectDomains": connect, "resourceDomains": resources}
+    openai_csp: dict = {"connect_domains": connect, "resource_domains": resources}
+    if widget.frame_domains:
+        csp["frameDomains"] = openai_csp["frame_domains"] = list(widget.frame_domains)
+    ui: dict = {"csp": csp, "prefersBorder": widget.prefers_border}
+    meta: dict = {"ui": ui, "openai/widgetCSP": openai_csp, "openai/widgetPrefersBorder": widget.prefers_border,
+                  "openai/widgetDescription": widget.description}
+    if widget.domain:
+        ui["domain"] = meta["openai/widgetDomain"] = widget.domain
+    return meta
+
+
+def _tool_meta(op: Operation, widget: Widget | None) -> dict | None:
+    """A tool's ``_meta``: the widget it shows its result in, and the status texts."""
+    if widget is None and op.invoking is None and op.invoked is None:
+        return None
+    meta: dict = {}
+    if widget is not None:
+        uri = widget.uri
+        meta = {"ui": {"resourceUri": uri, "visibility": ["model", "app"]}, "ui/resourceUri": uri,
+                "openai/outputTemplate": uri, "openai/widgetAccessible": True}
+    meta["openai/toolInvocation/invoking"] = _status_text(op.invoking or f"Running {op.name}…")
+    meta["openai/toolInvocation/invoked"] = _status_text(op.invoked or f"Ran {op.name}")
+    return meta
+
+
+def _status_text(text: str) -> str:
+    return text if len(text) <= STATUS_TEXT_LIMIT else text[:STATUS_TEXT_LIMIT - 1] + "…"
+
+
+def _read_resource(plugin: Registry, params: dict, modern: bool) -> tuple[dict, int]:
+    """({"contents": [...]}, how long a client may cache it in ms)."""
+    uri = params.get("uri")
+    if not isinstance(uri, str) or not uri:
+        raise _Fail(INVALID_PARAMS, "resources/read needs params.uri, a URI from resources/list")
+    from .model_resource import Widget
+
+    try:
+        found = plugin.find_resource(uri)
+        if found is None:
+            raise _unknown_resource(uri, modern, "")
+        target, values = found
+        if isinstance(target, Widget):
+            content = {"uri": uri, "mimeType": WIDGET_MIME_TYPE, "text": target.html, "_meta": _widget_meta(target)}
+            return {"contents": [content]}, LIST_TTL_MS
+        data = target.read(values)
+    except _Fail:
+        raise
+    except (ArgumentsError, OperationError) as exc:  # template values that do not fit, or refused
+        raise _unknown_resource(uri, modern, str(exc)) from None
+    except Exception:  # an unreadable file or a bug in the resource: the owner reads the log
+        import traceback
+
+        traceback.print_exc()
+        raise _Fail(INTERNAL_ERROR, f"reading {uri[:200]} failed unexpectedly; the details are in the server's "
+                                    "logs") from None
+    content = {"uri": uri, "mimeType": target.mime_type}
+    if isinstance(data, bytes):
+        import base64
+
+        content["blob"] = base64.b64encode(data).decode("ascii")
+    else:
+        content["text"] = data
+    return {"contents": [content]}, (LIST_TTL_MS if target.file is not None else 0)
+
+
+def _unknown_resource(uri: str, modern: bool, why: str) -> _Fail:
+    message = f"Resource not found: {uri[:200]}" + (f" ({why})" if why else
+                                                    "; resources/list and resources/templates/list name them")
+    return _Fail(INVALID_PARAMS if modern else RESOURCE_NOT_FOUND, message, {"uri": uri})
+
+
+def _prompt_entry(prompt: Prompt, titled: bool) -> dict:
+    entry: dict = {"name": prompt.name}
+    if titled and prompt.title:
+        entry["title"] = prompt.title
+    entry["description"] = prompt.description
+    arguments = []
+    for p in prompt.params:
+        argument = {"name": p.name}
+        if p.schema.get("description"):
+            argument["description"] = p.schema["description"]
+        argument["required"] = p.required
+        arguments.append(argument)
+    entry["arguments"] = arguments
+    return entry
+
+
+def _get_prompt(plugin: Registry, params: dict) -> dict:
+    name, prompt, arguments = _named(params, plugin.prompts, "prompt", "prompts/get")
+    try:
+        messages = prompt.messages(arguments)
+    except ArgumentsError as exc:
+        raise _Fail(INVALID_PARAMS, f"Invalid arguments for prompt {name}: {exc}. prompts/list describes "
+                                    "them.") from None
+    except OperationError as exc:
+        raise _Fail(INVALID_PARAMS, str(exc) or f"prompt {name} refused these arguments") from None
+    except Exception:  # a bug in the prompt: the owner reads the log, the client gets a sentence
+        import traceback
+
+        traceback.print_exc()
+        raise _Fail(INTERNAL_ERROR, f"prompt {name} failed unexpectedly; the details are in the server's "
+                                    "logs") from None
+    return {"description": prompt.description, "messages": messages}
 
 
 # -- JSON-RPC plumbing ------------------------------------------------------------------------

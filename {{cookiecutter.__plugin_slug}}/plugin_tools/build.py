@@ -23,13 +23,14 @@ from pathlib import Path
 
 from plugin_runtime import model_auth
 
-from .check import check_built, check_manifest_file, gate
+from .check import ERROR, check_built, check_manifest_file, check_widget_files, gate
 from .project import PROJECT, BuildError, auth_environment, load_plugin, read_tfvars
 
 LOCAL_ORIGIN = "http://localhost:8080"
 # What goes into the zip besides installed requirements. main.tf hashes the same files
 # (local.source_files); a test keeps the two lists equal.
-SOURCE_GLOBS = ("*.py", "plugin_runtime/*.py", "manifest.json", "logo.png", "requirements.txt")
+SOURCE_GLOBS = ("*.py", "plugin_runtime/*.py", "manifest.json", "logo.png", "requirements.txt", "widgets/*.html",
+                "widgets/*.js")
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
 
@@ -183,17 +184,30 @@ def _stop_on(findings: list) -> None:
                          + "\n".join(errors))
 
 
+def _stop_on_widgets(findings: list) -> None:
+    """A widget file too large or not a complete HTML document stops the build with one line."""
+    gate([f for f in findings if f.level != ERROR])
+    errors = [f for f in findings if f.level == ERROR]
+    if errors:
+        more = f" (and {len(errors) - 1} more: python3 -m plugin_tools.check lists them)" if len(errors) > 1 else ""
+        first = errors[0]
+        where = "" if first.path == "$" else f" {first.path}"
+        raise BuildError(f"{first.file}{where}: {first.message}{more}")
+
+
 def build(project: Path = PROJECT, origin: str | None = None, quiet: bool = False) -> dict[str, object]:
     """Regenerate openapi.json, then write lambda.zip. Returns what was written."""
     tfvars = read_tfvars(project)
     plugin = load_plugin(project, tfvars.get("lambda_handler"))
+    _stop_on_widgets(check_widget_files(plugin, project))
     openapi_path = project / tfvars.get("path_to_openapi", "openapi.json")
     origin = origin or current_origin(openapi_path)
     _stop_on(check_manifest_file(project / tfvars.get("path_to_manifest", "manifest.json")))
     text = render_openapi(plugin, origin, project)
     if not openapi_path.exists() or openapi_path.read_text(encoding="utf-8") != text:
         openapi_path.write_text(text, encoding="utf-8")
-    _stop_on(check_built(plugin, json.loads(text), origin))
+    shipped = {p.relative_to(project).as_posix() for p in source_files(project)}
+    _stop_on(check_built(plugin, json.loads(text), origin, shipped))
     runtime = tfvars.get("lambda_runtime", "python3.13")
     deps = install_requirements(project, runtime, tfvars.get("lambda_architecture", "arm64"))
     zip_path = project / tfvars.get("path_to_lambda", "lambda.zip")

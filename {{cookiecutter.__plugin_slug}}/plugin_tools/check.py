@@ -7,8 +7,9 @@ The rules are the ones ChatGPT plugins, GPT Actions and MCP clients apply when t
 documents; breaking one usually shows up far from its cause (an action silently skipped, a
 "CORS" error), so the build runs this check and refuses to produce a zip that breaks them.
 Limits only observed by the community are warnings. The rules of each surface live in
-``lint_manifest``, ``lint_openapi`` and ``lint_mcp``; this module applies them to the project
-and to a deployed origin. Standard library only.
+``lint_manifest``, ``lint_openapi``, ``lint_mcp`` and ``lint_apps`` (widgets, resources,
+prompts); this module applies them to the project and to a deployed origin. Standard library
+only.
 """
 
 from __future__ import annotations
@@ -21,14 +22,16 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .lint_apps import check_apps, check_tool_meta, check_widget_files
 from .lint_common import ERROR, WARNING, Finding, gate, is_local, report
 from .lint_manifest import check_manifest
 from .lint_mcp import check_tools, tools_of
 from .lint_openapi import check_openapi
 from .project import BuildError, load_plugin, read_tfvars
 
-__all__ = ["ERROR", "WARNING", "Finding", "check_built", "check_manifest", "check_manifest_file", "check_openapi",
-           "check_origin", "check_project", "check_tools", "gate", "main", "report"]
+__all__ = ["ERROR", "WARNING", "Finding", "check_apps", "check_built", "check_manifest", "check_manifest_file",
+           "check_openapi", "check_origin", "check_project", "check_tools", "check_widget_files", "gate", "main",
+           "report"]
 FETCH_TIMEOUT = 15  # seconds: what ChatGPT allowed for fetching the manifest
 
 
@@ -38,11 +41,13 @@ def check_manifest_file(path: Path) -> list[Finding]:
     return findings if manifest is None else check_manifest(manifest, file=path.name)
 
 
-def check_built(plugin, openapi: dict, origin: str) -> list[Finding]:
-    """What the build checks after writing openapi.json for ``origin``: that document and the
-    tool names, so a zip that breaks a rule is never produced."""
+def check_built(plugin, openapi: dict, origin: str, shipped: set[str] | None = None) -> list[Finding]:
+    """What the build checks after writing openapi.json for ``origin``: that document, the tool
+    names, resources and prompts (``shipped``: the files lambda.zip will hold), so a zip that
+    breaks a rule is never produced."""
     deployed = not is_local(urlsplit(origin).hostname)
-    return [*check_openapi(openapi, deployed=deployed), *check_tools(tools_of(plugin), file="handler.py (MCP tools)")]
+    return [*check_openapi(openapi, deployed=deployed), *check_tools(tools_of(plugin), file="handler.py (MCP tools)"),
+            *check_apps(plugin, shipped)]
 
 
 def _load(path: Path) -> tuple[object, list[Finding]]:
@@ -71,6 +76,7 @@ def check_project(project: Path) -> list[Finding]:
         findings.append(Finding(ERROR, "handler.py", "$", str(exc)))
     else:
         findings += check_tools(tools_of(plugin), file="handler.py (MCP tools)")
+        findings += check_widget_files(plugin, project) + check_apps(plugin)
     return findings
 
 
@@ -169,6 +175,7 @@ def check_origin(origin: str, committed_openapi: object = None) -> list[Finding]
         findings.append(Finding(ERROR, origin + "/mcp", "$", f"tools/list failed: {getattr(exc, 'reason', exc)}"))
     else:
         findings += check_tools(tools, file=origin + "/mcp tools/list")
+        findings += check_tool_meta(tools, file=origin + "/mcp tools/list")
     return findings
 
 

@@ -6,6 +6,10 @@ Each HTTP request becomes a full API Gateway HTTP API (payload 2.0) event for th
 ``lambda_handler`` that runs in AWS, and its response goes back unchanged (base64 bodies decoded).
 Like API Gateway with the project's CORS settings, the server answers CORS preflights itself.
 
+GET /_preview is a page for building widgets without ChatGPT: it lists the tools, calls one from a
+form and shows its widget in a sandboxed iframe through the MCP Apps bridge, as a host would. It
+belongs to this local server only: the Lambda has no such route.
+
 DNS-rebinding protection: only requests whose Host is local (localhost, 127.0.0.1, [::1]) or named
 with --allow-host are served (421 otherwise), and a browser Origin must be local, ChatGPT's, an
 --allow-host, or listed in MCP_ALLOWED_ORIGINS (403 otherwise).
@@ -37,7 +41,8 @@ from plugin_runtime.surface_mcp import DEFAULT_ALLOWED_ORIGINS, LOCAL_HOSTS, ext
 
 from .project import PROJECT, BuildError, apply_auth_environment, load_plugin
 
-WATCHED = ("*.py", "plugin_runtime/*.py", "manifest.json", "logo.png", "terraform.tfvars")
+WATCHED = ("*.py", "plugin_runtime/*.py", "manifest.json", "logo.png", "terraform.tfvars", "widgets/*.html",
+           "widgets/*.js")
 POLL_SECONDS = 0.3
 # API Gateway refuses larger payloads itself; smaller ones reach the handler, which has its own limit.
 PAYLOAD_LIMIT = 10 * 1024 * 1024
@@ -48,6 +53,8 @@ CORS_MAX_AGE = "3600"
 TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript",
               "application/x-www-form-urlencoded", "application/graphql")
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "upgrade", "te", "trailer"}
+PREVIEW_PATH = "/_preview"
+PREVIEW_PAGE = Path(__file__).with_name("preview.html")
 
 
 # -- Host and Origin checks -------------------------------------------------------------------
@@ -198,7 +205,7 @@ class Handler(BaseHTTPRequestHandler):
         self._lambda()
 
     def do_GET(self) -> None:
-        if self._allowed():
+        if self._allowed() and not self._preview():
             self._lambda()
 
     # Every method reaches the handler, which answers 405 with Allow (http.server would send a 501 page)
@@ -217,6 +224,14 @@ class Handler(BaseHTTPRequestHandler):
                               f"Origin {origin[:100]!r} may not call this server; set MCP_ALLOWED_ORIGINS "
                               "or use --allow-host (DNS-rebinding protection)")
             return False
+        return True
+
+    def _preview(self) -> bool:
+        """GET /_preview: the widget preview page (this local server's own; never deployed)."""
+        if self.command not in ("GET", "HEAD") or self.path.split("?", 1)[0].rstrip("/") != PREVIEW_PATH:
+            return False
+        self._send(200, {"content-type": "text/html; charset=utf-8", "cache-control": "no-store"},
+                   PREVIEW_PAGE.read_bytes())
         return True
 
     def _read_body(self) -> bytes | None:
@@ -427,8 +442,8 @@ def main(argv: list[str] | None = None) -> int:
     shown = f"[{host}]" if ":" in host else ("127.0.0.1" if host in ("0.0.0.0", "") else host)  # noqa: S104
     base = f"http://{shown}:{port}"
     print(f"Serving {PROJECT.name} on {base}  MCP: {base}/mcp  OpenAPI: {base}/openapi.json  "
-          f"manifest: {base}/.well-known/ai-plugin.json  ({'no reload' if args.no_reload else 'reloads on edits'}; "
-          "Ctrl-C stops)", flush=True)
+          f"manifest: {base}/.well-known/ai-plugin.json  widgets: {base}{PREVIEW_PATH}  "
+          f"({'no reload' if args.no_reload else 'reloads on edits'}; Ctrl-C stops)", flush=True)
     try:
         return supervise(sock, sorted(allowed), reload=not args.no_reload)
     except KeyboardInterrupt:

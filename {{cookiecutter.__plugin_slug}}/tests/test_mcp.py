@@ -2,10 +2,10 @@
 
 The protocol tests talk to ``tests/probe.py`` (this project's runtime with one fixed operation),
 so they hold whatever operations handler.py defines; the tests of handler.py itself take
-``project_call`` and work over all of its operations. Both eras of the protocol are covered:
-the handshake era (2025-03-26, 2025-06-18, 2025-11-25) and the stateless 2026-07-28 revision,
-every error path, and a corpus of malformed messages that must each get the JSON-RPC error the
-spec names, never a 500.
+``project_call`` and work over all of its operations. Both eras of the protocol are covered: the
+handshake era (2025-03-26, 2025-06-18, 2025-11-25) and the stateless 2026-07-28 revision, every
+error path, and a corpus of malformed messages that must each get the JSON-RPC error the spec
+names, never a 500.
 """
 
 from __future__ import annotations
@@ -103,20 +103,36 @@ def sumar():
     return probe.plugin.operations["sumar"]
 
 
-def expected_tool(op, version: str | None) -> dict:
-    """What tools/list must say of an operation at ``version``."""
+def expected_tool(op, version: str | None, plugin=None) -> dict:
+    """What tools/list must say of an operation at ``version`` (of ``plugin``: its widget)."""
     title = op.summary.rstrip(".") or op.name
     tool = {"name": op.name, "description": "\n\n".join(p for p in (op.summary, op.description) if p) or op.name,
             "inputSchema": op.input_schema,
             "annotations": {"title": title, "readOnlyHint": op.read_only, "destructiveHint": op.destructive,
                             "idempotentHint": op.idempotent, "openWorldHint": op.open_world}}
-    if version not in (None, "2025-03-26"):  # title and outputSchema arrived in 2025-06-18
+    if version not in (None, "2025-03-26"):  # title, outputSchema and _meta arrived in 2025-06-18
         tool.update(title=title, outputSchema=op.output_schema)
+        meta = expected_tool_meta(op, plugin.widget_for(op) if plugin else None)
+        if meta:
+            tool["_meta"] = meta
     if AUTH_MODE == "oauth":  # OpenAI reads the scopes each tool needs
         prefix = os.environ.get("PLUGIN_OAUTH_SCOPE_PREFIX", "")
         schemes = [{"type": "oauth2", "scopes": [prefix + n for n in ("invoke", *op.scopes)]}]
-        tool.update(securitySchemes=schemes, _meta={"securitySchemes": schemes})
+        tool.update(securitySchemes=schemes, _meta={**tool.get("_meta", {}), "securitySchemes": schemes})
     return tool
+
+
+def expected_tool_meta(op, widget) -> dict | None:
+    """The MCP Apps keys and OpenAI's: the widget the result is shown in and the status texts."""
+    if widget is None and op.invoking is None and op.invoked is None:
+        return None
+    meta: dict = {}
+    if widget is not None:
+        meta = {"ui": {"resourceUri": widget.uri, "visibility": ["model", "app"]}, "ui/resourceUri": widget.uri,
+                "openai/outputTemplate": widget.uri, "openai/widgetAccessible": True}
+    meta["openai/toolInvocation/invoking"] = (op.invoking or f"Running {op.name}…")[:64]
+    meta["openai/toolInvocation/invoked"] = (op.invoked or f"Ran {op.name}")[:64]
+    return meta
 
 
 # -- handshake era ------------------------------------------------------------------------------
@@ -126,7 +142,8 @@ def test_initialize_echoes_a_supported_version(call, version):
     status, headers, body = call(mcp_event(rpc("initialize", params)))
     result = result_of(status, body)
     assert result["protocolVersion"] == version
-    assert result["capabilities"] == {"tools": {"listChanged": False}}
+    assert result["capabilities"] == {"tools": {"listChanged": False}, "resources": {"listChanged": False},
+                                      "prompts": {"listChanged": False}}
     assert result["serverInfo"]["name"] and result["serverInfo"]["version"] == "1.0.0"
     assert isinstance(result.get("instructions", ""), str)
     assert headers["content-type"] == "application/json"
@@ -184,8 +201,8 @@ def test_ping_answers_an_empty_result(call, version):
 def test_tools_list_describes_each_operation(project_call, version):
     status, _, body = project_call(mcp_event(rpc("tools/list"), version))
     tools = result_of(status, body)["tools"]
-    operations = project_plugin().operations.values()
-    assert tools == [expected_tool(op, version) for op in operations]
+    plugin = project_plugin()
+    assert tools == [expected_tool(op, version, plugin) for op in plugin.operations.values()]
     assert all(tool["inputSchema"]["type"] == "object" for tool in tools)
 
 
@@ -237,7 +254,8 @@ def test_an_unsupported_version_header_is_400(call, header):
 
 
 @pytest.mark.parametrize("version", [None, "2025-06-18"])
-@pytest.mark.parametrize("method", ["resources/list", "prompts/list", "server/discover", "tools/delete", "x"])
+@pytest.mark.parametrize("method", ["resources/subscribe", "completion/complete", "server/discover", "tools/delete",
+                                    "x"])
 def test_unknown_methods_are_method_not_found(call, version, method):
     status, _, body = call(mcp_event(rpc(method), version))
     assert status == 200  # the handshake era answers an accepted request with 200
@@ -400,7 +418,9 @@ def test_server_discover(call):
     result = result_of(status, body)
     assert_modern_result(result)
     assert MODERN in result["supportedVersions"] and set(HANDSHAKE) <= set(result["supportedVersions"])
-    assert result["capabilities"] == {"tools": {"listChanged": False}}
+    assert result["capabilities"] == {"tools": {"listChanged": False}, "resources": {"listChanged": False},
+                                      "prompts": {"listChanged": False},
+                                      "extensions": {"io.modelcontextprotocol/ui": {}}}
     assert isinstance(result["ttlMs"], int) and result["ttlMs"] >= 0
     assert result["cacheScope"] in ("public", "private")
     assert "mcp-session-id" not in headers
@@ -412,7 +432,8 @@ def test_modern_tools_list_carries_cache_hints(project_call):
     assert_modern_result(result)
     assert isinstance(result["ttlMs"], int) and result["ttlMs"] >= 0
     assert result["cacheScope"] in ("public", "private")
-    assert result["tools"] == [expected_tool(op, MODERN) for op in project_plugin().operations.values()]
+    plugin = project_plugin()
+    assert result["tools"] == [expected_tool(op, MODERN, plugin) for op in plugin.operations.values()]
 
 
 def test_modern_tools_call(call, sumar):
@@ -432,7 +453,7 @@ def test_modern_accepts_a_base64_wrapped_mcp_name(call):
     assert result_of(status, body)["structuredContent"] == {"resultado": 5}
 
 
-@pytest.mark.parametrize("method", ["ping", "initialize", "resources/list", "logging/setLevel", "nope"])
+@pytest.mark.parametrize("method", ["ping", "initialize", "resources/subscribe", "logging/setLevel", "nope"])
 def test_modern_unknown_method_is_404(call, method):
     status, _, body = call(modern_event(method, {"protocolVersion": MODERN}))
     assert status == 404 and error_of(body)["code"] == -32601 and body["id"] == 1

@@ -10,6 +10,9 @@ the standard library only. Imported lazily, only when ``auth`` is ``oauth``.
   expiry, and the client (``client_id``) or the resource (``aud``) it was issued for.
 - ``scopes_of``: the scopes a token grants.
 
+A token whose signature checked out is remembered (by its exact text, with the key) so that the
+next call with it skips the RSA step; everything else is checked on every call.
+
 Amazon Cognito access tokens carry ``token_use: "access"``, ``client_id`` and no ``aud``; RFC 9068
 tokens (oidc-provider and most other servers) carry ``aud`` (the resource) and ``client_id``.
 A ``TokenError`` carries a short reason for the logs; the HTTP layer answers every one with the
@@ -220,6 +223,12 @@ def jwks_for(issuer: str) -> JWKS:
 
 
 _padding: dict[int, bytes] = {}
+# Tokens whose signature checked out, with the key that checked it: a client sends the same token
+# on every call until it expires, and the RSA step is most of the cost of a verification. A hit
+# skips only that step, and only while the kid still names the same key; every other rule is
+# checked again on every call. Bounded: when full, it starts over.
+SIGNATURE_CACHE_SIZE = 512  # 0 turns the cache off
+_verified: dict[str, tuple[int, int]] = {}
 
 
 def _encoded_digest(signing_input: bytes, k: int) -> bytes:
@@ -281,9 +290,14 @@ def _verify(token: str, jwks: JWKS, issuer: str, client_id: str | None, audience
     if not isinstance(kid, str):
         raise TokenError("malformed")
     signature = b64url_decode(signature64)
-    n, e = jwks.key(kid)
-    if not rsa_verify((header64 + "." + payload64).encode("ascii"), signature, n, e):
-        raise TokenError("bad signature")
+    key = jwks.key(kid)
+    if _verified.get(token) != key:
+        if not rsa_verify((header64 + "." + payload64).encode("ascii"), signature, *key):
+            raise TokenError("bad signature")
+        if SIGNATURE_CACHE_SIZE > 0:
+            if len(_verified) >= SIGNATURE_CACHE_SIZE:
+                _verified.clear()  # start over: one atomic step, safe under the threaded local server
+            _verified[token] = key
 
     claims = _json_object(b64url_decode(payload64))
     if claims.get("iss") != issuer:

@@ -56,7 +56,7 @@ TARGETS = {
     "mcp_cold_speedup_vs_awslabs": 10.0,
     "warm_rest_us": 25.0,
     "warm_mcp_us": 30.0,
-    "zip_bytes": 64 * 1024,
+    "zip_bytes": 96 * 1024,  # 64 KB until the OAuth facade/verifier and MCP Apps widgets shipped
     "bake_s": 1.0,
 }
 
@@ -611,7 +611,7 @@ def targets(by_key: dict[str, Scenario], bake_times: list[float], sizes: dict[st
             w = mine.results["warm"]["median_us"]
             out.append((f"warm MCP <= 30 us ({version})", w <= TARGETS["warm_mcp_us"], f"{w:.1f} us"))
     z = sizes["template"]
-    out.append(("lambda.zip <= 64 KB", z <= TARGETS["zip_bytes"], f"{z:,} bytes ({z / 1024:.1f} KB)"))
+    out.append(("lambda.zip <= 96 KB", z <= TARGETS["zip_bytes"], f"{z:,} bytes ({z / 1024:.1f} KB)"))
     b = statistics.median(bake_times)
     out.append(("bake <= 1 s", b <= TARGETS["bake_s"], f"{b:.2f} s (median of {len(bake_times)})"))
     return out

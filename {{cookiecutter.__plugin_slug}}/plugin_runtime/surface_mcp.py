@@ -422,7 +422,7 @@ class _Catalog:
             operations = self._plugin.operations.values()
             widgets = {op.name: widget for op, widget in self.widgets()}
             self._modern = [_tool(op, True, _tool_meta(op, widgets.get(op.name)), self.auth) for op in operations]
-            self._oldest = [_tool(op, False, None, self.auth) for op in operations]
+            self._oldest = [_tool(op, False) for op in operations]  # 2025-03-26 tools carry no _meta
         return self._oldest if version == "2025-03-26" else self._modern
 
     def widgets(self) -> list[tuple[Operation, Widget]]:

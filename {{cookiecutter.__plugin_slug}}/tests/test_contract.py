@@ -74,7 +74,9 @@ def test_zip_holds_exactly_the_sources(tmp_path):
     assert {"handler.py", "manifest.json", "logo.png", "plugin_runtime/plugin.py"} <= set(names)
     assert not any(n.startswith("tests/") or "__pycache__" in n for n in names)
     assert not any(n.startswith("plugin_tools/") for n in names)  # build, check, serve, invoke never run in Lambda
-    assert size < 64 * 1024
+    # The runtime with its auth, OAuth and MCP Apps surfaces and the example widget, no dependency:
+    # a small fraction of Lambda's 50 MB. Your own requirements.txt packages come on top.
+    assert size < 96 * 1024
 
 
 def test_tfvars_name_the_handler_and_the_files():

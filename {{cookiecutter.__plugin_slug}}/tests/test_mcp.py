@@ -115,7 +115,7 @@ def expected_tool(op, version: str | None, plugin=None) -> dict:
         meta = expected_tool_meta(op, plugin.widget_for(op) if plugin else None)
         if meta:
             tool["_meta"] = meta
-    if AUTH_MODE == "oauth":  # OpenAI reads the scopes each tool needs
+    if AUTH_MODE == "oauth" and version not in (None, "2025-03-26"):  # OpenAI reads the scopes each tool needs
         prefix = os.environ.get("PLUGIN_OAUTH_SCOPE_PREFIX", "")
         schemes = [{"type": "oauth2", "scopes": [prefix + n for n in ("invoke", *op.scopes)]}]
         tool.update(securitySchemes=schemes, _meta={**tool.get("_meta", {}), "securitySchemes": schemes})

@@ -2,9 +2,10 @@
 
 The protocol tests talk to ``tests/probe.py`` (this project's runtime with one fixed operation),
 so they hold whatever operations handler.py defines; the tests of handler.py itself take
-``project_call`` and work over all of its operations. Both eras of the protocol are covered: the handshake era (2025-03-26, 2025-06-18, 2025-11-25)
-and the stateless 2026-07-28 revision, every error path, and a corpus of malformed messages that
-must each get the JSON-RPC error the spec names, never a 500.
+``project_call`` and work over all of its operations. Both eras of the protocol are covered: the
+handshake era (2025-03-26, 2025-06-18, 2025-11-25) and the stateless 2026-07-28 revision, every
+error path, and a corpus of malformed messages that must each get the JSON-RPC error the spec
+names, never a 500.
 """
 
 from __future__ import annotations

@@ -3,10 +3,12 @@
 
 Its layers, each importing only from the ones before it:
 
-- the model: ``model_schema`` (type hints to JSON Schema, validation), ``model_context`` (what an
+- the model: ``model_schema`` (type hints to JSON Schema, validation), ``model_log`` (structured
+  JSON log lines), ``model_settings`` (settings and secrets), ``model_context`` (what an
   operation may know of its request and caller), ``model_operation`` (an operation's signature
   and docstring), ``model_registry`` (the operations and the plugin's facts);
-- the transport: ``transport`` (the API Gateway event as a request, JSON responses, routes);
+- the transport: ``transport`` (the API Gateway event as a request, JSON responses, routes),
+  ``transport_log`` (each request's log line and CloudWatch metrics record);
 - the surfaces, which never import each other: ``surface_rest``, ``surface_manifest``,
   ``surface_openapi``, ``surface_mcp``;
 - ``plugin``: the ``Plugin`` object, which registers operations and dispatches to the surfaces.
@@ -15,8 +17,10 @@ The development tools (build, check, serve, invoke) live in ``plugin_tools`` and
 """
 
 from .model_context import Caller, Context
+from .model_log import log
 from .model_operation import OperationError
 from .model_schema import Field
+from .model_settings import SecretError, SettingError
 from .plugin import Plugin
 
-__all__ = ["Caller", "Context", "Field", "OperationError", "Plugin"]
+__all__ = ["Caller", "Context", "Field", "OperationError", "Plugin", "SecretError", "SettingError", "log"]

@@ -9,3 +9,11 @@ path_to_lambda      = "lambda.zip"
 lambda_runtime      = {{ cookiecutter.lambda_runtime | tojson }}
 lambda_architecture = {{ cookiecutter.lambda_architecture | tojson }}
 lambda_handler      = "handler.lambda_handler"
+
+# Optional (see variables.tf and the README). Uncomment and edit, then terraform apply.
+# log_level   = "INFO"                   # WARN keeps only failed requests and warnings
+# alarm_email = "you@example.com"        # alarms by e-mail (confirm the link AWS sends)
+# settings    = { GREETING = "Hola" }    # plain values: ctx.setting("GREETING")
+# secrets     = ["API_TOKEN"]            # names only: ctx.secret("API_TOKEN"); values go to SSM
+# domain_name    = "api.example.com"     # a custom domain for every URL
+# hosted_zone_id = "Z0123456789ABCDEFGHIJ"

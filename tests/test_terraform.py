@@ -124,7 +124,7 @@ def test_the_hashed_files_are_the_zipped_files():
 def test_the_secret_placeholder_is_the_one_the_runtime_refuses():
     """Terraform writes a placeholder into a new secret; the runtime must recognize it, not serve it."""
     tf_locals = hcl2.loads((TEMPLATE_PROJECT / "main.tf").read_text(encoding="utf-8"))["locals"][0]
-    tree = ast.parse((TEMPLATE_PROJECT / "plugin_runtime" / "model_settings.py").read_text(encoding="utf-8"))
+    tree = ast.parse((TEMPLATE_PROJECT / "plugin_runtime" / "model_secrets.py").read_text(encoding="utf-8"))
     constants = {t.id: ast.literal_eval(n.value) for n in tree.body if isinstance(n, ast.Assign)
                  for t in n.targets if isinstance(t, ast.Name) and isinstance(n.value, ast.Constant)}
     assert unquote(tf_locals["secret_placeholder"]) == constants["PLACEHOLDER"]

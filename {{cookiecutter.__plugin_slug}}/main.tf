@@ -65,7 +65,7 @@ locals {
   lambda_environment = merge(var.settings, local.observability_environment, local.secrets_environment)
 
   # What Terraform writes into a new secret's parameter; keep equal to PLACEHOLDER in
-  # plugin_runtime/model_settings.py (a template test checks), which refuses to return it.
+  # plugin_runtime/model_secrets.py (a template test checks), which refuses to return it.
   secret_placeholder = "unset: set the value with aws ssm put-parameter --overwrite (see the README)"
 }
 

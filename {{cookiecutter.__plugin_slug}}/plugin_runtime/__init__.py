@@ -4,9 +4,10 @@
 Its layers, each importing only from the ones before it:
 
 - the model: ``model_schema`` (type hints to JSON Schema, validation), ``model_log`` (structured
-  JSON log lines), ``model_settings`` (settings and secrets), ``model_context`` (what an
-  operation may know of its request and caller), ``model_operation`` (an operation's signature
-  and docstring), ``model_registry`` (the operations and the plugin's facts);
+  JSON log lines), ``model_settings`` (settings), ``model_secrets`` (secrets, loaded on first
+  use), ``model_context`` (what an operation may know of its request and caller),
+  ``model_operation`` (an operation's signature and docstring), ``model_registry`` (the
+  operations and the plugin's facts);
 - the transport: ``transport`` (the API Gateway event as a request, JSON responses, routes),
   ``transport_log`` (each request's log line and CloudWatch metrics record);
 - the surfaces, which never import each other: ``surface_rest``, ``surface_manifest``,

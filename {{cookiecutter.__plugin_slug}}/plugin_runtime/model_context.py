@@ -18,7 +18,6 @@ import typing
 
 from .model_log import Log
 from .model_settings import MISSING
-from .model_settings import secret as _secret
 from .model_settings import setting as _setting
 
 if typing.TYPE_CHECKING:
@@ -112,4 +111,6 @@ class Context:
     def secret(self, name: str) -> str:
         """The secret ``name`` (from Terraform's ``secrets``, value set in SSM): ``SecretError`` when it
         is not declared, not set or not readable."""
-        return _secret(name)
+        from .model_secrets import secret  # first secret read only: no cost for plugins without secrets
+
+        return secret(name)

@@ -17,7 +17,7 @@ from .model_log import bind, log
 from .model_operation import Operation
 from .model_registry import ROOT, Registry
 from .model_schema import SchemaError
-from .model_settings import MISSING, secret, setting
+from .model_settings import MISSING, setting
 from .surface_manifest import logo_response, manifest_for
 from .surface_rest import serve_operation
 from .transport import (
@@ -115,6 +115,8 @@ class Plugin(Registry):
     def secret(self, name: str) -> str:
         """The secret ``name`` from Terraform's ``secrets`` (SSM, cached a few minutes; locally the
         environment or .secrets.env); ``SecretError`` when it cannot be read."""
+        from .model_secrets import secret
+
         return secret(name)
 
     # -- documents ----------------------------------------------------------------------

@@ -15,6 +15,7 @@ import pytest
 from conftest import PROJECT, load_event, make_event
 
 from plugin_runtime import Context, Plugin, SecretError, SettingError
+from plugin_runtime import model_secrets as secrets
 from plugin_runtime import model_settings as settings
 from plugin_tools.project import read_env_file, read_tfvars_secrets, read_tfvars_settings
 
@@ -46,12 +47,12 @@ def plugin() -> Plugin:
 
 @pytest.fixture(autouse=True)
 def clean(monkeypatch):
-    for name in ("LIMIT", "API_TOKEN", "FLAG", settings.SECRETS_PREFIX_ENV, settings.SECRETS_NAMES_ENV,
-                 settings.SECRETS_TTL_ENV):
+    for name in ("LIMIT", "API_TOKEN", "FLAG", secrets.SECRETS_PREFIX_ENV, secrets.SECRETS_NAMES_ENV,
+                 secrets.SECRETS_TTL_ENV):
         monkeypatch.delenv(name, raising=False)
-    settings.clear_secrets()
+    secrets.clear_secrets()
     yield
-    settings.clear_secrets()
+    secrets.clear_secrets()
 
 
 class FakeSSM:
@@ -76,10 +77,10 @@ class FakeSSM:
 @pytest.fixture
 def deployed(monkeypatch):
     """The environment Terraform gives the Lambda when secrets = ["API_TOKEN"], and a fake SSM."""
-    monkeypatch.setenv(settings.SECRETS_PREFIX_ENV, PREFIX)
-    monkeypatch.setenv(settings.SECRETS_NAMES_ENV, "API_TOKEN")
+    monkeypatch.setenv(secrets.SECRETS_PREFIX_ENV, PREFIX)
+    monkeypatch.setenv(secrets.SECRETS_NAMES_ENV, "API_TOKEN")
     fake = FakeSSM({PREFIX + "API_TOKEN": "s3cr3t-value"})
-    settings._cache.client = fake
+    secrets._cache.client = fake
     return fake
 
 
@@ -159,7 +160,7 @@ def test_a_secret_is_fetched_once_and_cached(plugin, deployed, capsys):
 
 
 def test_the_cache_expires(plugin, deployed, monkeypatch):
-    monkeypatch.setenv(settings.SECRETS_TTL_ENV, "0")
+    monkeypatch.setenv(secrets.SECRETS_TTL_ENV, "0")
     answer(plugin, "clave")
     deployed.values[PREFIX + "API_TOKEN"] = "rotated"
     assert answer(plugin, "clave") == (200, {"text": "7"})
@@ -167,7 +168,7 @@ def test_the_cache_expires(plugin, deployed, monkeypatch):
 
 
 def test_a_failed_refresh_keeps_the_last_value(plugin, deployed, monkeypatch, capsys):
-    monkeypatch.setenv(settings.SECRETS_TTL_ENV, "0")
+    monkeypatch.setenv(secrets.SECRETS_TTL_ENV, "0")
     assert answer(plugin, "clave")[0] == 200
     deployed.error = "ThrottlingException"
     assert answer(plugin, "clave") == (200, {"text": "12"})
@@ -191,14 +192,14 @@ def test_ssm_failures_break_only_the_operation(plugin, deployed, capsys, error, 
 
 
 def test_the_placeholder_is_never_returned(deployed):
-    deployed.values[PREFIX + "API_TOKEN"] = settings.PLACEHOLDER
+    deployed.values[PREFIX + "API_TOKEN"] = secrets.PLACEHOLDER
     with pytest.raises(SecretError, match="still holds the placeholder"):
-        settings.secret("API_TOKEN")
+        secrets.secret("API_TOKEN")
 
 
 def test_an_undeclared_secret_is_not_asked_for(deployed):
     with pytest.raises(SecretError, match="secret OTHER is not declared"):
-        settings.secret("OTHER")
+        secrets.secret("OTHER")
     assert deployed.calls == []
 
 

@@ -11,6 +11,8 @@ already generated instead of a fresh bake.
 from __future__ import annotations
 
 import base64
+import contextlib
+import io
 import json
 import os
 import time
@@ -28,6 +30,8 @@ PATHS = ["/sumar", "/mcp", "/.well-known/ai-plugin.json", "/openapi.json", "/log
          "//sumar", "/SUMAR", "/sumar?x=1", "/mcp/", "/%00", "/" + "a" * 5000]
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "get", "post", "", "P0ST", "\u00e9"]
 STATS: Counter = Counter()
+# A recognizable fake credential in every event's Authorization header: it must never be logged.
+TOKEN = "fuzz-FAKE-TOKEN-3f9a1c7e5b2d"
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +49,9 @@ def handler(tmp_path_factory):
 
 def event(path: str = "/sumar", method: str = "POST", body: object = None, headers: dict | None = None,
           b64: object = False) -> dict:
-    """A full API Gateway HTTP API (payload 2.0) event."""
-    head = {"content-type": "application/json", "host": HOST, "x-forwarded-proto": "https"}
+    """A full API Gateway HTTP API (payload 2.0) event, carrying a credential no log may show."""
+    head = {"content-type": "application/json", "host": HOST, "x-forwarded-proto": "https",
+            "authorization": f"Bearer {TOKEN}"}
     head.update(headers or {})
     return {
         "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "", "headers": head,
@@ -56,14 +61,22 @@ def event(path: str = "/sumar", method: str = "POST", body: object = None, heade
     }
 
 
-def check(handler, ev: object, capsys=None) -> dict:
-    """Call the handler and assert the response invariants; returns the response."""
+def check(handler, ev: object) -> dict:
+    """Call the handler and assert the response invariants and those of what it logged (one JSON
+    request line and one metrics record, no traceback, no credential); returns the response."""
     STATS["events"] += 1
+    out, err = io.StringIO(), io.StringIO()
     try:
-        response = handler(ev, None)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            response = handler(ev, None)
     except Exception as exc:  # the assertion below reports it; counted for the figures
         STATS["uncaught"] += 1
         raise AssertionError(f"uncaught {type(exc).__name__}: {exc!s:.300} for event {ev!r:.300}") from exc
+    logged = out.getvalue() + err.getvalue()
+    assert TOKEN not in logged, logged[:1000]
+    assert "Traceback" not in logged, logged[-1000:]
+    kinds = Counter(json.loads(line).get("type") for line in logged.splitlines())  # every line is JSON
+    assert kinds == Counter({"request": 1, "metrics": 1}), logged[:1000]
     assert isinstance(response, dict), response
     status = response.get("statusCode")
     assert isinstance(status, int), response
@@ -89,9 +102,6 @@ def check(handler, ev: object, capsys=None) -> dict:
             assert isinstance(data["error"].get("message"), str)
         else:
             assert isinstance(data.get("error"), str) and isinstance(data.get("message"), str), body[:400]
-    if capsys is not None:
-        err = capsys.readouterr().err
-        assert "Traceback" not in err, err[-1000:]
     return response
 
 
@@ -302,8 +312,8 @@ EXTREMES = {
 
 @pytest.mark.parametrize("body", list(EXTREMES.values()), ids=list(EXTREMES))
 @pytest.mark.parametrize("path", ["/sumar", "/mcp"])
-def test_extreme_bodies(handler, capsys, body, path):
-    response = check(handler, event(path, "POST", body), capsys)
+def test_extreme_bodies(handler, body, path):
+    response = check(handler, event(path, "POST", body))
     if path == "/mcp" and response["statusCode"] == 200:  # a 2025-03-26 batch: one error per invalid member
         replies = json.loads(response["body"])
         assert isinstance(replies, list) and replies and all(r["error"]["code"] == -32600 for r in replies)
@@ -311,15 +321,15 @@ def test_extreme_bodies(handler, capsys, body, path):
         assert response["statusCode"] >= 400, response
 
 
-def test_huge_body_is_refused_with_413(handler, capsys):
+def test_huge_body_is_refused_with_413(handler):
     body = '{"numero1": 1, "numero2": 2, "pad": "' + "x" * 2_000_000 + '"}'
-    response = check(handler, event("/sumar", "POST", body), capsys)
+    response = check(handler, event("/sumar", "POST", body))
     assert response["statusCode"] == 413
 
 
-def test_huge_base64_body(handler, capsys):
+def test_huge_base64_body(handler):
     raw = b"\xff" * 1_500_000
-    response = check(handler, event("/sumar", "POST", base64.b64encode(raw).decode(), b64=True), capsys)
+    response = check(handler, event("/sumar", "POST", base64.b64encode(raw).decode(), b64=True))
     assert response["statusCode"] == 413
 
 
@@ -330,8 +340,8 @@ def test_huge_base64_body(handler, capsys):
     ("eyJudW1lcm8xIjogMSwgIm51bWVybzIiOiAyfQ==", False),  # base64 text, not flagged
     ('{"numero1": 1, "numero2": 2}', "true"),  # flag of the wrong type
 ], ids=["valid", "not_base64", "not_utf8", "unflagged", "string_flag"])
-def test_base64_flags(handler, capsys, body, flag):
-    response = check(handler, event("/sumar", "POST", body, b64=flag), capsys)
+def test_base64_flags(handler, body, flag):
+    response = check(handler, event("/sumar", "POST", body, b64=flag))
     if body.startswith("eyJ") and flag is True:
         assert json.loads(response["body"]) == {"resultado": 3}
     elif flag is True:
@@ -344,30 +354,30 @@ def test_base64_flags(handler, capsys, body, flag):
                                 {"rawPath": 5, "requestContext": {"http": {"method": "POST", "path": 7}}},
                                 {"httpMethod": "POST", "path": "/sumar", "body": "{}"}],  # REST API (v1) shape
                          ids=lambda v: repr(v)[:40])
-def test_non_events(handler, capsys, ev):
-    response = check(handler, ev, capsys)
+def test_non_events(handler, ev):
+    response = check(handler, ev)
     assert response["statusCode"] == 400
 
 
 @pytest.mark.parametrize("headers", [None, [], "x", {"content-type": None}, {"Content-Type": "text/plain"},
                                      {"host": None}, {1: "x"}, {"content-type": "application/json; charset=latin-1"}],
                          ids=lambda v: repr(v)[:40])
-def test_odd_headers(handler, capsys, headers):
+def test_odd_headers(handler, headers):
     ev = event("/sumar", "POST", '{"numero1": 1, "numero2": 2}')
     ev["headers"] = headers if not isinstance(headers, dict) else {"host": HOST, **headers}
-    response = check(handler, ev, capsys)
+    response = check(handler, ev)
     assert response["statusCode"] in (200, 415)
 
 
 @pytest.mark.parametrize("path", ["/.well-known/ai-plugin.json", "/openapi.json"])
 @pytest.mark.parametrize("host", [None, "", "a b", "evil.example/x", "x" * 300, "h\u00e9st", "[::1]:8080"])
-def test_documents_with_odd_hosts(handler, capsys, path, host):
+def test_documents_with_odd_hosts(handler, path, host):
     ev = event(path, "GET")
     ev["requestContext"].pop("domainName")
     ev["headers"].pop("host")
     if host is not None:
         ev["headers"]["host"] = host
-    response = check(handler, ev, capsys)
+    response = check(handler, ev)
     if response["statusCode"] == 200:
         assert host == "[::1]:8080"
         assert f"https://{host}" in response["body"]  # the event says x-forwarded-proto: https
@@ -481,8 +491,8 @@ RPC_CORPUS = {
 
 
 @pytest.mark.parametrize(("body", "headers", "status", "expect"), list(RPC_CORPUS.values()), ids=list(RPC_CORPUS))
-def test_malformed_jsonrpc(handler, capsys, body, headers, status, expect):
-    response = check(handler, event("/mcp", "POST", body, headers), capsys)
+def test_malformed_jsonrpc(handler, body, headers, status, expect):
+    response = check(handler, event("/mcp", "POST", body, headers))
     assert response["statusCode"] == status, response
     if expect == ACCEPTED:
         assert response["body"] == ""
@@ -503,14 +513,14 @@ def test_malformed_jsonrpc(handler, capsys, body, headers, status, expect):
 
 
 @pytest.mark.parametrize("version", ["2025-06-18", MODERN])
-def test_valid_call_still_answers(handler, capsys, version):
+def test_valid_call_still_answers(handler, version):
     """The corpus is only meaningful if the same endpoint answers a well-formed call."""
     args = {"numero1": 2, "numero2": 3}
     if version == MODERN:
         response = check(handler, event("/mcp", "POST", rpc(params=call(args, meta=META)),
-                                        modern_headers("tools/call", "sumar")), capsys)
+                                        modern_headers("tools/call", "sumar")))
     else:
-        response = check(handler, event("/mcp", "POST", rpc(params=call(args)), OLD), capsys)
+        response = check(handler, event("/mcp", "POST", rpc(params=call(args)), OLD))
     result = json.loads(response["body"])["result"]
     assert result["isError"] is False and result["structuredContent"] == {"resultado": 5}
 

@@ -8,6 +8,7 @@ Run with `-s` to see the timings the end-to-end test prints.
 
 from __future__ import annotations
 
+import ast
 import base64
 import hashlib
 import json
@@ -46,11 +47,23 @@ VARIANTS = {
     "cn-north-1": {"aws_region": "cn-north-1"},
     "api_key": {"auth": "api_key"},
     "oauth": {"auth": "oauth"},
+    "ops": {},  # the default bake with every optional feature of OPS_TFVARS set
 }
-# Checks skipped inline (each with its reason there); anything else must pass.
+# Settings a user adds to terraform.tfvars (not prompts): the "ops" variant appends them.
+OPS_TFVARS = """
+log_level                    = "WARN"
+alarm_email                  = "ops@example.com"
+settings                     = { GREETING = "Hola", MAX_LEN = "20" }
+secrets                      = ["API_TOKEN"]
+domain_name                  = "api.example.com"
+hosted_zone_id               = "Z0123456789ABCDEFGHIJ"
+disable_execute_api_endpoint = true
+"""
+# Checks skipped inline in the .tf files (each with its reason there); anything else must pass.
 EXPECTED_SKIPS = {
     "CKV_AWS_18", "CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_144", "CKV_AWS_145",
-    "CKV_AWS_158", "CKV_AWS_173", "CKV_AWS_272", "CKV_AWS_309", "CKV_AWS_337", "CKV_AWS_338", "CKV2_AWS_62",
+    "CKV_AWS_158", "CKV_AWS_272", "CKV_AWS_309", "CKV_AWS_338", "CKV2_AWS_62",
+    "CKV_AWS_173", "CKV_AWS_26", "CKV_AWS_337",
 }
 CORS_HEADERS = {"content-type", "authorization", "mcp-protocol-version", "mcp-session-id", "mcp-method", "mcp-name"}
 
@@ -61,6 +74,8 @@ def unquote(value):
         return json.loads(value)
     if isinstance(value, list):
         return [unquote(v) for v in value]
+    if isinstance(value, dict):
+        return {unquote(k): unquote(v) for k, v in value.items() if not str(k).startswith("__")}
     return value
 
 
@@ -93,6 +108,9 @@ def baked(tmp_path_factory):
     def get(variant: str) -> Path:
         if variant not in projects:
             projects[variant] = bake(tmp_path_factory.mktemp(f"tf-{variant}"), **VARIANTS[variant])
+            if variant == "ops":
+                with (projects[variant] / "terraform.tfvars").open("a", encoding="utf-8") as tfvars:
+                    tfvars.write(OPS_TFVARS)
         return projects[variant]
 
     return get
@@ -106,6 +124,16 @@ def test_the_hashed_files_are_the_zipped_files():
     assert unquote(tf_locals["source_globs"]) == source_globs_of(TEMPLATE_PROJECT / "plugin_tools" / "build.py")
 
 
+def test_the_secret_placeholder_is_the_one_the_runtime_refuses():
+    """Terraform writes a placeholder into a new secret; the runtime must recognize it, not serve it."""
+    tf_locals = hcl2.loads((TEMPLATE_PROJECT / "main.tf").read_text(encoding="utf-8"))["locals"][0]
+    tree = ast.parse((TEMPLATE_PROJECT / "plugin_runtime" / "model_secrets.py").read_text(encoding="utf-8"))
+    constants = {t.id: ast.literal_eval(n.value) for n in tree.body if isinstance(n, ast.Assign)
+                 for t in n.targets if isinstance(t, ast.Name) and isinstance(n.value, ast.Constant)}
+    assert unquote(tf_locals["secret_placeholder"]) == constants["PLACEHOLDER"]
+    assert "secret" not in constants["PLACEHOLDER"].lower().split("unset")[0]
+
+
 def test_every_variable_and_output_is_described_and_every_tfvar_declared(baked):
     project = baked("default")
     variables = blocks(project / "variables.tf", "variable")
@@ -115,7 +143,7 @@ def test_every_variable_and_output_is_described_and_every_tfvar_declared(baked):
         assert not undocumented, f"{kind}s without a description: {undocumented}"
     tfvars = hcl_attributes(project / "terraform.tfvars")
     assert set(tfvars) <= set(variables), f"undeclared tfvars: {set(tfvars) - set(variables)}"
-    assert {"api_endpoint", "manifest_url", "openapi_url", "mcp_url", "function_name", "bucket_name",
+    assert {"api_endpoint", "base_url", "manifest_url", "openapi_url", "mcp_url", "function_name", "bucket_name",
             "log_group_name"} <= set(outputs)
 
 
@@ -152,7 +180,10 @@ def test_the_ci_workflow_is_copied_verbatim_and_runs_every_check(baked):
 # --- terraform fmt / init / validate / plan on every variant --------------------------------------
 
 PARTITIONS = {"us-gov-west-1": "aws-us-gov", "cn-north-1": "aws-cn"}
-RESOURCES_PER_PLUGIN = 21
+RESOURCES_PER_PLUGIN = 29
+# OPS_TFVARS adds: certificate, its validation record and validation, API domain name, mapping,
+# alias record, one secret parameter, the e-mail subscription.
+RESOURCES = {"ops": RESOURCES_PER_PLUGIN + 8}
 # auth = oauth adds the Cognito pool, its domain, the resource server, the facade's client, the
 # secret's SSM parameter and the Lambda's permission to read it.
 EXTRA_RESOURCES = {"oauth": {"aws_cognito_user_pool.this[0]", "aws_cognito_user_pool_domain.this[0]",
@@ -204,7 +235,8 @@ def test_fmt_validate_and_plan(variant, baked, tf_cache, request):
     actions = {c["address"]: c["change"]["actions"] for c in plan["resource_changes"] if c["mode"] == "managed"}
     assert set(map(tuple, actions.values())) == {("create",)}, actions
     extra = EXTRA_RESOURCES.get(variant, set())
-    assert extra <= set(actions) and len(actions) == RESOURCES_PER_PLUGIN + len(extra), sorted(actions)
+    assert extra <= set(actions), sorted(actions)
+    assert len(actions) == RESOURCES.get(variant, RESOURCES_PER_PLUGIN) + len(extra), sorted(actions)
     data = {r["address"]: r["values"] for r in plan["prior_state"]["values"]["root_module"]["resources"]}
     region = VARIANTS[variant].get("aws_region", "us-east-1")
     assert data["data.aws_partition.current"]["partition"] == PARTITIONS.get(region, "aws")
@@ -213,6 +245,51 @@ def test_fmt_validate_and_plan(variant, baked, tf_cache, request):
     function = planned["aws_lambda_function.this"]
     assert function["runtime"] == tfvars["lambda_runtime"]
     assert function["architectures"] == [tfvars["lambda_architecture"]]
+    logging = function["logging_config"][0]
+    assert (logging["log_format"], logging["application_log_level"], logging["system_log_level"]) == \
+        ("JSON", tfvars.get("log_level", "INFO"), "INFO")
+    environment = function["environment"][0]["variables"]
+    assert environment["PLUGIN_METRICS_NAMESPACE"] == tfvars["name"]
+    assert {k: environment[k] for k in tfvars.get("settings", {})} == tfvars.get("settings", {})
+    if variant == "ops":  # every URL the build and the published manifest use is the custom domain's
+        assert planned["terraform_data.build"]["triggers_replace"][1] == "https://api.example.com"  # --origin
+        manifest = json.loads(planned["aws_s3_object.manifest"]["content"])
+        assert manifest["api"]["url"] == "https://api.example.com/openapi.json"
+        assert planned["aws_apigatewayv2_api.this"]["disable_execute_api_endpoint"] is True
+        assert environment["PLUGIN_SECRETS"] == "API_TOKEN"
+        assert environment["PLUGIN_SECRETS_PREFIX"] == f"/{tfvars['name']}/secrets/"
+
+
+# A value of each new variable that must fail `terraform plan` with an error naming the variable.
+BAD_VALUES = {
+    "domain_name": '"https://api.example.com"',
+    "hosted_zone_id": '"/hostedzone/Z0123456789"',
+    "alarm_email": '"ops at example.com"',
+    "settings": '{ AWS_REGION = "eu-west-1", "two words" = "x" }',
+    "secrets": '["api-token", "api-token"]',
+    "log_level": '"VERBOSE"',
+    "system_log_level": '"ERROR"',
+}
+
+
+def test_bad_values_fail_at_plan_naming_the_variable(tmp_path, tf_cache, plan_moto):
+    """A wrong domain, e-mail, setting name or level in terraform.tfvars stops `terraform plan`
+    before anything is created, with a message that names the variable; so do the two flags that
+    only make sense with a custom domain."""
+    binary, mirror = terraform_or_skip()
+    project = bake(tmp_path)
+    tf = Terraform(project, binary, mirror, tf_cache)
+    tf.init()
+    write_moto_override(project, plan_moto)
+    (project / "bad.tfvars").write_text("".join(f"{k} = {v}\n" for k, v in BAD_VALUES.items()), encoding="utf-8")
+    bad = tf.run("plan", "-var-file=bad.tfvars", ok=(1,))
+    for variable in BAD_VALUES:
+        assert f"var.{variable}" in bad.stderr and f"The {variable} must" in " ".join(bad.stderr.split()), \
+            f"no validation error for {variable}:\n{bad.stderr[-3000:]}"
+    for flags, message in ((["-var=disable_execute_api_endpoint=true"], "disable_execute_api_endpoint = true needs a"),
+                           (["-var=hosted_zone_id=Z0123456789"], "hosted_zone_id is set without a domain_name")):
+        failed = tf.run("plan", *flags, ok=(1,))
+        assert message in " ".join(failed.stderr.split()), failed.stderr[-3000:]
 
 
 def test_bucket_name_is_a_prefix_a_full_name_or_derived(tmp_path, tf_cache, plan_moto):
@@ -415,7 +492,7 @@ def _assert_deployed(aws: dict, project: Path, out: dict) -> None:
     """What one applied project must look like in AWS."""
     tfvars = _tfvars(project)
     name, bucket, region = tfvars["name"], out["bucket_name"], tfvars["aws_region"]
-    endpoint = out["api_endpoint"]
+    endpoint = out["base_url"]  # the execute-api URL, or https://<domain_name> with a custom domain
     # A prefix in terraform.tfvars: Terraform completed it (and keeps it in the state); a full
     # name (a deployment made before prefixes): exactly that bucket.
     if tfvars["bucket_name"].endswith("-"):
@@ -465,6 +542,21 @@ def _assert_deployed(aws: dict, project: Path, out: dict) -> None:
         (tfvars["lambda_runtime"], [tfvars["lambda_architecture"]], tfvars["lambda_handler"])
     assert fn["Timeout"] < 30 and fn["MemorySize"] >= 128
     assert fn["CodeSha256"] == _code_sha256(project / "lambda.zip")
+    assert fn["LoggingConfig"] == {"LogFormat": "JSON", "ApplicationLogLevel": tfvars.get("log_level", "INFO"),
+                                   "SystemLogLevel": "INFO", "LogGroup": f"/aws/lambda/{name}"}
+    assert fn["Environment"]["Variables"]["PLUGIN_METRICS_NAMESPACE"] == name
+    alarms = aws["cloudwatch"].describe_alarms(AlarmNamePrefix=f"{name}-")["MetricAlarms"]
+    topic = out["alarm_topic_arn"]
+    assert sorted(a["AlarmName"] for a in alarms) == sorted(f"{name}-{k}" for k in (
+        "api-5xx", "api-throttled", "lambda-errors", "lambda-throttles", "lambda-duration-p99"))
+    assert all(a["AlarmActions"] == [topic] and a["OKActions"] == [topic] for a in alarms)
+    assert [a.get("ExtendedStatistic") for a in alarms if a["MetricName"] == "Duration"] == ["p99"]
+    dashboard = json.loads(aws["cloudwatch"].get_dashboard(DashboardName=name)["DashboardBody"])
+    searches = json.dumps(dashboard)
+    assert len(dashboard["widgets"]) == 7 and f'\\"{name}\\",Service,Surface,Operation' in searches
+    throttled = aws["logs"].describe_metric_filters(logGroupName=out["access_log_group_name"])["metricFilters"]
+    assert [(f["filterPattern"], f["metricTransformations"][0]["metricNamespace"]) for f in throttled] == \
+        [('{ $.status = "429" }', name)]
     for group in (out["log_group_name"], out["access_log_group_name"]):
         found = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
         assert [g["logGroupName"] for g in found] == [group] and found[0]["retentionInDays"] > 0
@@ -472,7 +564,7 @@ def _assert_deployed(aws: dict, project: Path, out: dict) -> None:
 
     # HTTP API: $default route -> one Lambda proxy integration (payload 2.0) -> $default stage.
     api = next(a for a in apigw.get_apis()["Items"] if a["Name"] == name)
-    assert api["ApiEndpoint"] == endpoint and api["ProtocolType"] == "HTTP"
+    assert api["ApiEndpoint"] == out["api_endpoint"] and api["ProtocolType"] == "HTTP"
     cors = api["CorsConfiguration"]
     assert set(cors["AllowOrigins"]) == {"https://chatgpt.com", "https://chat.openai.com"}
     assert {h.lower() for h in cors["AllowHeaders"]} == CORS_HEADERS
@@ -498,7 +590,8 @@ def _assert_deployed(aws: dict, project: Path, out: dict) -> None:
     source_arn = statements[0]["Condition"]["ArnLike"]["AWS:SourceArn"]
     assert re.fullmatch(rf"arn:aws:execute-api:{region}:\d{{12}}:{api['ApiId']}/\*/\*", source_arn), source_arn
 
-    # The role may write its own logs and nothing else; no wildcard actions anywhere.
+    # The role may write its own logs and read its own secrets (checked with secrets, see the
+    # custom domain test), nothing else; no wildcard actions anywhere.
     role = fn["Role"].rsplit("/", 1)[1]
     assert role.startswith(name)
     assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
@@ -507,14 +600,16 @@ def _assert_deployed(aws: dict, project: Path, out: dict) -> None:
         document = iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"]
         document = json.loads(document) if isinstance(document, str) else document
         for statement in document["Statement"]:
-            acts = statement["Action"]
-            actions += [acts] if isinstance(acts, str) else acts
+            acts = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+            actions += acts
             resources = [statement["Resource"]] if isinstance(statement["Resource"], str) else statement["Resource"]
-            allowed = (f"parameter/{name}/oauth/client-secret" if acts == "ssm:GetParameter"
-                       else f"log-group:/aws/lambda/{name}:*")
-            assert all(r.endswith(allowed) for r in resources), (acts, resources)
-    oauth = ["ssm:GetParameter"] if tfvars.get("auth") == "oauth" else []
-    assert sorted(actions) == sorted(["logs:CreateLogStream", "logs:PutLogEvents", *oauth])
+            if acts == ["ssm:GetParameter"]:  # the OAuth client secret, or the declared secrets
+                assert all(f"parameter/{name}/" in r for r in resources), resources
+            else:
+                assert all(r.endswith(f"log-group:/aws/lambda/{name}:*") for r in resources), resources
+    expected = ["logs:CreateLogStream", "logs:PutLogEvents"] + (["ssm:GetParameter"] if tfvars.get("secrets") else [])
+    expected += ["ssm:GetParameter"] if tfvars.get("auth") == "oauth" else []
+    assert sorted(actions) == sorted(expected)
     assert not [a for a in actions if "*" in a]
 
 
@@ -541,6 +636,12 @@ def _nothing_left(aws: dict, names: list[str]) -> list[str]:
     left += [f"role {r['RoleName']}" for r in aws["iam"].list_roles()["Roles"]
              if r["RoleName"].startswith(tuple(names))]
     left += [f"log group {g['logGroupName']}" for g in aws["logs"].describe_log_groups()["logGroups"]]
+    left += [f"alarm {a['AlarmName']}" for a in aws["cloudwatch"].describe_alarms()["MetricAlarms"]]
+    left += [f"dashboard {d['DashboardName']}" for d in aws["cloudwatch"].list_dashboards()["DashboardEntries"]]
+    left += [f"topic {t['TopicArn']}" for t in aws["sns"].list_topics()["Topics"]]
+    left += [f"parameter {p['Name']}" for p in aws["ssm"].describe_parameters()["Parameters"]]
+    left += [f"certificate {c['DomainName']}" for c in aws["acm"].list_certificates()["CertificateSummaryList"]]
+    left += [f"domain {d['DomainName']}" for d in aws["apigatewayv2"].get_domain_names()["Items"]]
     return left
 
 
@@ -636,3 +737,225 @@ def test_apply_update_and_destroy_on_moto(tmp_path, tf_cache):
           f"({'with' if FULL_E2E else 'without'} the S3 lifecycle configuration), plan {plan_seconds:.1f} s, "
           f"update apply {update_seconds:.1f} s, destroy "
           f"{destroy_seconds:.1f} s, update + destroys {total_seconds:.1f} s")
+
+
+# --- logs, metrics, alarms, settings, secrets and a custom domain, end to end -----------------------
+
+E2E_OPERATIONS = '''
+
+import hashlib
+
+from plugin_runtime import Context
+
+
+class Saludo(TypedDict):
+    texto: str
+    huella: str
+
+
+@plugin.operation(read_only=True)
+def saludar(nombre: str, ctx: Context) -> Saludo:
+    """Greets with the configured greeting and the fingerprint of the deployed secret."""
+    token = ctx.secret("API_TOKEN")
+    ctx.log.info("greeting", length=len(nombre))
+    texto = f"{ctx.setting('GREETING')}, {nombre[: ctx.setting('MAX_LEN', int)]}"
+    return {"texto": texto, "huella": hashlib.sha256(token.encode()).hexdigest()[:12]}
+
+
+@plugin.operation(read_only=True)
+def sin_ajuste(nombre: str, ctx: Context) -> Saludo:
+    """Needs a setting the deployment does not have."""
+    return {"texto": ctx.setting("NOT_CONFIGURED"), "huella": nombre}
+'''
+DOMAIN = "api.example.com"
+SECRET_VALUE = "e2e-SECRET-value-5d41402abc4b2a76"
+# Runs the deployed zip the way Lambda would: its folder first on sys.path, one fresh process.
+LAMBDA_RUNNER = '''
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import handler
+
+class LambdaContext:
+    def __init__(self, request_id):
+        self.aws_request_id = request_id
+
+    def get_remaining_time_in_millis(self):
+        return 9000
+
+events = json.load(open(sys.argv[2], encoding="utf-8"))
+print(json.dumps([handler.lambda_handler(e, LambdaContext(f"e2e-{i}")) for i, e in enumerate(events)]))
+'''
+
+
+def _api_event(method: str, path: str, body: object = None, headers: dict | None = None) -> dict:
+    """An API Gateway HTTP API (payload 2.0) event as it arrives through the custom domain."""
+    head = {"content-type": "application/json", "host": DOMAIN, "x-forwarded-proto": "https",
+            "authorization": "Bearer e2e-FAKE-TOKEN-never-logged", **(headers or {})}
+    return {"version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "", "headers": head,
+            "requestContext": {"domainName": DOMAIN, "requestId": f"api-{path}",
+                               "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                                        "sourceIp": "203.0.113.10"}, "stage": "$default"},
+            "body": None if body is None else json.dumps(body), "isBase64Encoded": False}
+
+
+def _run_deployed(task: Path, environment: dict, events: list[dict], work: Path) -> tuple[list[dict], list[dict]]:
+    """(responses, log lines) of the deployed handler on ``events`` in a fresh interpreter."""
+    (work / "events.json").write_text(json.dumps(events), encoding="utf-8")
+    (work / "runner.py").write_text(LAMBDA_RUNNER, encoding="utf-8")
+    run = subprocess.run([sys.executable, "-I", str(work / "runner.py"), str(task), str(work / "events.json")],
+                         cwd=task, env=environment, capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stderr[-3000:]
+    lines = [json.loads(line) for line in run.stderr.splitlines()]  # every line a JSON object
+    return json.loads(run.stdout), lines
+
+
+def _assert_one_line_and_one_record_each(lines: list[dict], count: int, namespace: str) -> None:
+    for i in range(count):
+        mine = [line for line in lines if line.get("requestId") == f"e2e-{i}"]
+        requests = [line for line in mine if line.get("type") == "request"]
+        metrics = [line for line in mine if line.get("type") == "metrics"]
+        assert len(requests) == 1 and len(metrics) == 1, mine
+        assert metrics[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == namespace == metrics[0]["Service"]
+        assert requests[0]["apiRequestId"].startswith("api-") and requests[0]["durationMs"] >= 0
+
+
+def test_logs_metrics_settings_secrets_and_custom_domain_on_moto(tmp_path, tf_cache):
+    """A deployment with a custom domain and its hosted zone, two settings, one secret and an alarm
+    e-mail: the certificate, domain, mapping and records, the alarms and dashboard, the secret's
+    parameter and the one permission to read it; then the deployed zip, run with the deployed
+    environment against moto's SSM, answers through the custom domain, reads the secret once it is
+    set, and leaves one JSON line and one metrics record per request. Prints its timings (-s).
+    PLUGIN_TF_E2E_FULL=1 also destroys it and checks nothing is left (Route 53 waits: ~1 minute)."""
+    binary, mirror = terraform_or_skip()
+    moto_or_skip()
+    project = bake(tmp_path / "ops")
+    handler = project / "handler.py"
+    handler.write_text(handler.read_text(encoding="utf-8").replace(
+        "\n\nlambda_handler = plugin.lambda_handler", E2E_OPERATIONS + "\n\nlambda_handler = plugin.lambda_handler"),
+        encoding="utf-8")
+    started = time.perf_counter()
+    with moto_server(tmp_path / "moto.log") as endpoint:
+        region = _tfvars(project)["aws_region"]
+        aws = boto3_clients(endpoint, region)
+        zone = aws["route53"].create_hosted_zone(Name="example.com", CallerReference="e2e")["HostedZone"]["Id"]
+        zone_id = zone.rsplit("/", 1)[-1]
+        with (project / "terraform.tfvars").open("a", encoding="utf-8") as tfvars:
+            tfvars.write(f'settings = {{ GREETING = "Hola", MAX_LEN = "12" }}\nsecrets = ["API_TOKEN"]\n'
+                         f'alarm_email = "ops@example.com"\ndomain_name = "{DOMAIN}"\nhosted_zone_id = "{zone_id}"\n'
+                         "disable_execute_api_endpoint = true\n")
+        write_moto_override(project, endpoint)
+        tf = Terraform(project, binary, mirror, tf_cache)
+        tf.env["TF_VAR_python"] = sys.executable
+        tf.init()
+        tf.run("apply", "-auto-approve")
+        out = _outputs(tf)
+        name = _tfvars(project)["name"]
+        _assert_deployed(aws, project, out)
+
+        # Every URL is the custom domain's: outputs, the build's --origin, the published manifest.
+        base = f"https://{DOMAIN}"
+        assert (out["base_url"], out["mcp_url"], out["openapi_url"]) == (base, f"{base}/mcp", f"{base}/openapi.json")
+        assert json.loads((project / "openapi.json").read_text(encoding="utf-8"))["servers"][0]["url"] == base
+        bucket = _tfvars(project)["bucket_name"]
+        published = json.loads(aws["s3"].get_object(Bucket=bucket, Key="manifest.json")["Body"].read())
+        assert published["api"]["url"] == f"{base}/openapi.json"
+        api = next(a for a in aws["apigatewayv2"].get_apis()["Items"] if a["Name"] == name)
+        assert api["DisableExecuteApiEndpoint"] is True
+
+        # Certificate (DNS-validated in the zone), domain name, mapping, alias record.
+        certificate = next(c for c in aws["acm"].list_certificates()["CertificateSummaryList"]
+                           if c["DomainName"] == DOMAIN)
+        described = aws["acm"].describe_certificate(CertificateArn=certificate["CertificateArn"])["Certificate"]
+        assert described["Status"] == "ISSUED" and described["Type"] == "AMAZON_ISSUED"
+        validation = described["DomainValidationOptions"][0]["ResourceRecord"]
+        domain = aws["apigatewayv2"].get_domain_name(DomainName=DOMAIN)
+        config = domain["DomainNameConfigurations"][0]
+        assert (config["CertificateArn"], config["EndpointType"], config["SecurityPolicy"]) == \
+            (certificate["CertificateArn"], "REGIONAL", "TLS_1_2")
+        mappings = aws["apigatewayv2"].get_api_mappings(DomainName=DOMAIN)["Items"]
+        assert [(m["ApiId"], m["Stage"]) for m in mappings] == [(api["ApiId"], "$default")]
+        records = {(r["Name"].rstrip("."), r["Type"]): r for r in
+                   aws["route53"].list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]}
+        cname = records[(validation["Name"].rstrip("."), "CNAME")]
+        assert cname["ResourceRecords"] == [{"Value": validation["Value"]}]
+        alias = records[(DOMAIN, "A")]["AliasTarget"]
+        assert alias["DNSName"].rstrip(".") == config["ApiGatewayDomainName"] == out["custom_domain_target"]
+        assert alias["HostedZoneId"] == config["HostedZoneId"]
+        assert out["certificate_validation_records"] == []  # Terraform created them in the zone
+
+        # Alarm e-mail, secret parameter, and the role may read exactly that parameter.
+        subscriptions = aws["sns"].list_subscriptions_by_topic(TopicArn=out["alarm_topic_arn"])["Subscriptions"]
+        assert [(s["Protocol"], s["Endpoint"]) for s in subscriptions] == [("email", "ops@example.com")]
+        parameter_name = f"/{name}/secrets/API_TOKEN"
+        assert out["secret_parameters"] == {"API_TOKEN": parameter_name}
+        parameter = aws["ssm"].get_parameter(Name=parameter_name, WithDecryption=True)["Parameter"]
+        assert parameter["Type"] == "SecureString" and parameter["Value"].startswith("unset: ")
+        fn = aws["lambda"].get_function(FunctionName=name)["Configuration"]
+        statements = []
+        for policy in aws["iam"].list_role_policies(RoleName=fn["Role"].rsplit("/", 1)[1])["PolicyNames"]:
+            document = aws["iam"].get_role_policy(RoleName=fn["Role"].rsplit("/", 1)[1], PolicyName=policy)
+            document = document["PolicyDocument"]
+            statements += (json.loads(document) if isinstance(document, str) else document)["Statement"]
+        ssm = [s for s in statements if "ssm" in json.dumps(s["Action"])]
+        assert [(s["Effect"], s["Action"], s["Resource"]) for s in ssm] == \
+            [("Allow", "ssm:GetParameter", parameter["ARN"])], ssm
+        assert not [s for s in statements if "kms" in json.dumps(s) or "*" in json.dumps(s["Action"])]
+        environment = fn["Environment"]["Variables"]
+        assert environment == {"GREETING": "Hola", "MAX_LEN": "12", "PLUGIN_METRICS_NAMESPACE": name,
+                               "PLUGIN_SECRETS_PREFIX": f"/{name}/secrets/", "PLUGIN_SECRETS": "API_TOKEN"}
+        apply_seconds = time.perf_counter() - started
+
+        # The deployed zip (same bytes as the emulator's) with the deployed environment, its SDK
+        # pointed at moto, as Lambda would run it.
+        assert fn["CodeSha256"] == _code_sha256(project / "lambda.zip")
+        task = tmp_path / "task"
+        with zipfile.ZipFile(project / "lambda.zip") as zf:
+            zf.extractall(task)
+        lambda_env = {**environment, "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
+                      "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": region, "AWS_DEFAULT_REGION": region,
+                      "AWS_LAMBDA_FUNCTION_NAME": name, "AWS_LAMBDA_LOG_FORMAT": fn["LoggingConfig"]["LogFormat"],
+                      "AWS_LAMBDA_LOG_LEVEL": fn["LoggingConfig"]["ApplicationLogLevel"], "HOME": str(tmp_path)}
+        saludar = _api_event("POST", "/saludar", {"nombre": "Ana María de la Peña"})
+        sumar = _api_event("POST", "/sumar", {"numero1": 2, "numero2": 3})
+
+        # Before the secret is set: that operation fails clearly, the others keep working.
+        responses, lines = _run_deployed(task, lambda_env, [saludar, sumar], tmp_path)
+        assert [r["statusCode"] for r in responses] == [500, 200]
+        assert json.loads(responses[0]["body"])["error"] == "internal_error"
+        assert any("still holds the placeholder" in line.get("message", "") for line in lines)
+        _assert_one_line_and_one_record_each(lines, 2, name)
+
+        # Set it out of band, as the README says; Terraform leaves it alone (the plan stays empty).
+        aws["ssm"].put_parameter(Name=parameter_name, Value=SECRET_VALUE, Type="SecureString", Overwrite=True)
+        plan = tf.run("plan", "-detailed-exitcode", ok=(0, 2))
+        assert plan.returncode == 0, f"plan after put-parameter is not empty:\n{plan.stdout[-3000:]}"
+
+        mcp = _api_event("POST", "/mcp", {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                                           "params": {"name": "saludar", "arguments": {"nombre": "Luis"}}},
+                         {"mcp-protocol-version": "2025-06-18"})
+        events = [saludar, mcp, _api_event("POST", "/sin_ajuste", {"nombre": "x"}), sumar,
+                  _api_event("GET", "/.well-known/ai-plugin.json"), _api_event("GET", "/openapi.json")]
+        responses, lines = _run_deployed(task, lambda_env, events, tmp_path)
+        assert [r["statusCode"] for r in responses] == [200, 200, 500, 200, 200, 200]
+        fingerprint = hashlib.sha256(SECRET_VALUE.encode()).hexdigest()[:12]
+        assert json.loads(responses[0]["body"]) == {"texto": "Hola, Ana María de", "huella": fingerprint}
+        assert json.loads(responses[1]["body"])["result"]["structuredContent"]["huella"] == fingerprint
+        assert json.loads(responses[4]["body"])["api"]["url"] == f"{base}/openapi.json"
+        assert json.loads(responses[5]["body"])["servers"][0]["url"] == base
+        _assert_one_line_and_one_record_each(lines, len(events), name)
+        logged = json.dumps(lines)
+        assert SECRET_VALUE not in logged and "e2e-FAKE-TOKEN" not in logged
+        failure = next(line for line in lines if line.get("errorType") == "SettingError")
+        assert failure["requestId"] == "e2e-2" and "setting NOT_CONFIGURED is not set" in failure["message"]
+        assert [line["level"] for line in lines if line.get("message") == "greeting"] == ["INFO", "INFO"]
+        run_seconds = time.perf_counter() - started - apply_seconds
+
+        if FULL_E2E:  # each Route 53 change costs a 10-30 s wait in the provider: two more on destroy
+            tf.run("destroy", "-auto-approve")
+            assert _nothing_left(aws, [name]) == []
+            left = aws["route53"].list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
+            assert sorted(r["Type"] for r in left) == ["NS", "SOA"]
+    print(f"\nterraform on moto with a custom domain, alarms, settings and a secret: apply and checks "
+          f"{apply_seconds:.1f} s (two Route 53 changes, 10-30 s of provider wait each), deployed handler runs "
+          f"and plan {run_seconds:.1f} s, total {time.perf_counter() - started:.1f} s"
+          f"{' with destroy' if FULL_E2E else ' (PLUGIN_TF_E2E_FULL=1 also destroys)'}")

@@ -22,8 +22,12 @@ import pytest
 from bake_support import stop_process
 
 TF_TIMEOUT = 600
-# Every AWS service the generated main.tf talks to ("logs" is CloudWatch Logs).
-MOTO_SERVICES = ("s3", "iam", "sts", "lambda", "apigatewayv2", "logs", "cognitoidp", "ssm")
+# Every AWS service the generated Terraform talks to ("logs" is CloudWatch Logs).
+MOTO_SERVICES = ("s3", "iam", "sts", "lambda", "apigatewayv2", "logs", "cloudwatch", "sns", "ssm", "acm", "route53",
+                 "cognitoidp")
+# moto_server with the patches spec-facts section 5 calls for (apigatewayv2 domain names, Lambda
+# LoggingConfig, Cognito resource servers).
+MOTO_LAUNCHER = Path(__file__).resolve().parent / "moto_patched.py"
 
 
 def terraform_or_skip() -> tuple[str, Path]:
@@ -102,12 +106,13 @@ def free_port() -> int:
 
 @contextmanager
 def moto_server(log: Path) -> Iterator[str]:
-    """A moto_server on 127.0.0.1 and a free port; yields its endpoint URL."""
+    """A moto_server (patched, see moto_patched.py) on 127.0.0.1 and a free port; yields its URL.
+    ACM issues certificates at once (MOTO_ACM_VALIDATION_WAIT=0), as AWS does once DNS validates."""
     port = free_port()
     env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="false", AWS_ACCESS_KEY_ID="testing",
-               AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
+               AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1", MOTO_ACM_VALIDATION_WAIT="0")
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        proc = subprocess.Popen([sys.executable, str(MOTO_LAUNCHER), "-H", "127.0.0.1", "-p", str(port)],
                                 stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -175,5 +180,6 @@ def boto3_clients(endpoint: str, region: str) -> dict:
 
     session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
                                      region_name=region)
-    return {name: session.client(name, endpoint_url=endpoint)
-            for name in ("s3", "iam", "lambda", "apigatewayv2", "logs", "cognito-idp", "ssm")}
+    return {name.replace("cognitoidp", "cognito-idp"): session.client(name.replace("cognitoidp", "cognito-idp"),
+                                                                     endpoint_url=endpoint)
+            for name in MOTO_SERVICES if name != "sts"}

@@ -68,7 +68,9 @@ locals {
     verification_tokens        = { openai = var.openai_verification_token }
   }) : jsonencode({ type = "none" }))
 
-  endpoint      = aws_apigatewayv2_api.this.api_endpoint
+  # Where every served document points: the custom domain when there is one, else the HTTP API's
+  # own execute-api URL.
+  endpoint      = var.domain_name != "" ? "https://${var.domain_name}" : aws_apigatewayv2_api.this.api_endpoint
   manifest_path = "/.well-known/ai-plugin.json"
 
   # The bucket: a full bucket_name is used as is (deployments made before prefixes keep their
@@ -82,6 +84,22 @@ locals {
   cors_origins = ["https://chatgpt.com", "https://chat.openai.com"]
   cors_headers = ["content-type", "authorization", "mcp-protocol-version", "mcp-session-id", "mcp-method", "mcp-name"]
   cors_methods = ["GET", "POST", "DELETE", "OPTIONS"]
+
+  # The Lambda's environment: the plain settings, then what the runtime itself reads (the names
+  # these maps use are reserved: variable validation keeps settings out of them).
+  observability_environment = {
+    PLUGIN_METRICS_NAMESPACE = var.name
+  }
+  secrets_environment = length(var.secrets) == 0 ? {} : {
+    PLUGIN_SECRETS_PREFIX = "/${var.name}/secrets/"
+    PLUGIN_SECRETS        = join(",", sort(var.secrets))
+  }
+  lambda_environment = merge(var.settings, local.observability_environment, local.secrets_environment,
+  local.auth_environment)
+
+  # What Terraform writes into a new secret's parameter; keep equal to PLACEHOLDER in
+  # plugin_runtime/model_secrets.py (a template test checks), which refuses to return it.
+  secret_placeholder = "unset: set the value with aws ssm put-parameter --overwrite (see the README)"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -128,6 +146,18 @@ data "aws_iam_policy_document" "lambda" {
   }
 
   dynamic "statement" {
+    # Exactly the parameters of the secrets list; the aws/ssm key decrypts them for any principal
+    # of the account that may read the parameter, so no kms:Decrypt statement is needed.
+    for_each = length(var.secrets) > 0 ? [1] : []
+
+    content {
+      sid       = "ReadOwnSecrets"
+      actions   = ["ssm:GetParameter"]
+      resources = [for name in sort(var.secrets) : aws_ssm_parameter.secret[name].arn]
+    }
+  }
+
+  dynamic "statement" {
     # X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level scoping.
     for_each = var.tracing_mode == "Active" ? [1] : []
 
@@ -141,7 +171,7 @@ data "aws_iam_policy_document" "lambda" {
 
 resource "aws_iam_role" "lambda" {
   name               = "${var.name}-lambda"
-  description        = "Runs the ${var.name} plugin Lambda; it may only write its own logs."
+  description        = "Runs the ${var.name} plugin Lambda; it may only write its own logs and read its own secrets."
   assume_role_policy = data.aws_iam_policy_document.assume_lambda.json
 }
 
@@ -156,7 +186,7 @@ resource "aws_lambda_function" "this" {
   # checkov:skip=CKV_AWS_116: API Gateway invokes it synchronously; a dead-letter queue only receives failed asynchronous invocations
   # checkov:skip=CKV_AWS_272: code signing needs an AWS Signer profile; the package is built and uploaded by this same apply
   # checkov:skip=CKV_AWS_115: reserved concurrency fails on new accounts with a low concurrency quota; the API's throttling limits bound concurrency instead
-  # checkov:skip=CKV_AWS_173: the environment holds settings and SHA-256 hashes of 256-bit API keys, never a secret; Lambda encrypts it at rest with an AWS-managed key
+  # checkov:skip=CKV_AWS_173: the environment holds plain settings, SHA-256 hashes of 256-bit API keys and the OAuth provider's public settings, never a secret (secrets live in SSM SecureString parameters); Lambda encrypts it at rest with an AWS managed key, a KMS CMK adds a monthly cost
   function_name    = var.name
   description      = "Serves the ${var.name} plugin: manifest, OpenAPI, operations and MCP."
   role             = aws_iam_role.lambda.arn
@@ -173,7 +203,16 @@ resource "aws_lambda_function" "this" {
   }
 
   environment {
-    variables = local.auth_environment
+    variables = local.lambda_environment
+  }
+
+  # JSON lines in CloudWatch, filtered by level: the runtime writes one request line and one
+  # metrics record (EMF) per request, and operations add their own through ctx.log.
+  logging_config {
+    log_format            = "JSON"
+    log_group             = aws_cloudwatch_log_group.lambda.name
+    application_log_level = var.log_level
+    system_log_level      = var.system_log_level
   }
 
   depends_on = [
@@ -204,12 +243,27 @@ resource "aws_apigatewayv2_api" "this" {
   description   = "Public API of the ${var.name} plugin."
   protocol_type = "HTTP"
 
+  # With a custom domain the execute-api URL can be turned off, so the API has one address only.
+  disable_execute_api_endpoint = var.disable_execute_api_endpoint
+
   # API Gateway answers CORS preflights itself and overrides CORS headers from the Lambda.
   cors_configuration {
     allow_origins = local.cors_origins
     allow_headers = local.cors_headers
     allow_methods = local.cors_methods
     max_age       = 3600
+  }
+
+  lifecycle {
+    precondition {
+      condition     = !var.disable_execute_api_endpoint || var.domain_name != ""
+      error_message = "disable_execute_api_endpoint = true needs a domain_name: without one the API would have no address left."
+    }
+
+    precondition {
+      condition     = var.hosted_zone_id == "" || var.domain_name != ""
+      error_message = "hosted_zone_id is set without a domain_name: set domain_name to a name in that zone, or remove hosted_zone_id."
+    }
   }
 }
 

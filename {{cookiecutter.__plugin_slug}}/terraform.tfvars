@@ -15,3 +15,11 @@ lambda_handler      = "handler.lambda_handler"
 auth = {{ cookiecutter.auth | tojson }}
 # API keys (auth = "api_key"): name = SHA-256 of the key. Add one with `make api-key NAME=...`.
 api_keys = {}
+
+# Optional (see variables.tf and the README). Uncomment and edit, then terraform apply.
+# log_level   = "INFO"                   # WARN keeps only failed requests and warnings
+# alarm_email = "you@example.com"        # alarms by e-mail (confirm the link AWS sends)
+# settings    = { GREETING = "Hola" }    # plain values: ctx.setting("GREETING")
+# secrets     = ["API_TOKEN"]            # names only: ctx.secret("API_TOKEN"); values go to SSM
+# domain_name    = "api.example.com"     # a custom domain for every URL
+# hosted_zone_id = "Z0123456789ABCDEFGHIJ"

@@ -254,3 +254,93 @@ variable "oauth_admin_create_only" {
   default     = true
 }
 
+variable "log_level" {
+  description = "Lowest level of the application's log lines Lambda keeps (logging_config.application_log_level). INFO keeps one line per request; WARN keeps only failed requests and warnings (metrics records are always kept)."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"], var.log_level)
+    error_message = "The log_level must be TRACE, DEBUG, INFO, WARN, ERROR or FATAL."
+  }
+}
+
+variable "system_log_level" {
+  description = "Lowest level of Lambda's own log lines kept (logging_config.system_log_level): INFO keeps the start, end and report (duration, memory, cold start) of each invocation; WARN drops them."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARN"], var.system_log_level)
+    error_message = "The system_log_level must be DEBUG, INFO or WARN."
+  }
+}
+
+variable "alarm_email" {
+  description = "E-mail address subscribed to the alarms' SNS topic (AWS sends a confirmation link first). Empty: no subscription; the alarms still show in CloudWatch."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.alarm_email == "" || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alarm_email))
+    error_message = "The alarm_email must be empty or an e-mail address such as ops@example.com."
+  }
+}
+
+variable "settings" {
+  description = "Plain settings (not secrets) the operations read with ctx.setting(\"NAME\"): they become the Lambda's environment. Names: letters, digits and _, starting with a letter; AWS_, LAMBDA_ and PLUGIN_ are reserved."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition = alltrue([
+      for name in keys(var.settings) :
+      can(regex("^[A-Za-z][A-Za-z0-9_]{0,99}$", name)) && !can(regex("^(AWS_|LAMBDA_|PLUGIN_)", upper(name)))
+    ])
+    error_message = "The settings must be named with letters, digits and _, starting with a letter (e.g. MAX_ITEMS), and not start with AWS_, LAMBDA_ or PLUGIN_ (reserved)."
+  }
+
+  validation {
+    condition     = length(jsonencode(var.settings)) <= 3000
+    error_message = "The settings must take at most 3,000 characters (Lambda's whole environment is limited to 4 KB): keep large values in S3 or SSM."
+  }
+}
+
+variable "secrets" {
+  description = "Names of the secrets the operations read with ctx.secret(\"NAME\"). Each becomes an SSM SecureString parameter /<name>/secrets/<NAME> whose value you set with aws ssm put-parameter (never here)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for name in var.secrets : can(regex("^[A-Za-z][A-Za-z0-9_]{0,99}$", name))]) && length(distinct(var.secrets)) == length(var.secrets)
+    error_message = "The secrets must be distinct names of letters, digits and _, starting with a letter (e.g. API_TOKEN); list names only, never values."
+  }
+}
+
+variable "domain_name" {
+  description = "Optional custom domain for the API, e.g. api.example.com (empty: the execute-api URL only). Terraform creates its ACM certificate and the API Gateway domain name."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.domain_name == "" || (length(var.domain_name) <= 253 && can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$", var.domain_name)))
+    error_message = "The domain_name must be empty or a lowercase DNS name such as api.example.com (letters, digits and hyphens between dots, no scheme, no trailing dot)."
+  }
+}
+
+variable "hosted_zone_id" {
+  description = "Optional ID of the Route 53 hosted zone that holds domain_name. Given: Terraform creates the certificate's validation records and the alias record. Empty: create them yourself (see the outputs)."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.hosted_zone_id == "" || can(regex("^[A-Z0-9]{1,32}$", var.hosted_zone_id))
+    error_message = "The hosted_zone_id must be empty or a Route 53 zone ID such as Z0123456789ABCDEFGHIJ (without /hostedzone/)."
+  }
+}
+
+variable "disable_execute_api_endpoint" {
+  description = "Turn off the default execute-api URL so the API answers on domain_name only. Allowed only with a domain_name."
+  type        = bool
+  default     = false
+}

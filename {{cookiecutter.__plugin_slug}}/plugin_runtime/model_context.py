@@ -14,6 +14,14 @@ Standard library only, nothing imported beyond it: this module is on every cold 
 from __future__ import annotations
 
 import os
+import typing
+
+from .model_log import Log
+from .model_settings import MISSING
+from .model_settings import setting as _setting
+
+if typing.TYPE_CHECKING:
+    from collections.abc import Callable
 
 SURFACES = ("rest", "mcp")
 
@@ -49,11 +57,15 @@ class Context:
     - ``surface``: ``"rest"`` or ``"mcp"``; ``operation``: the operation's name once known;
     - ``method`` and ``path``: the HTTP request line; ``mcp_method``: e.g. ``"tools/call"``;
     - ``origin``: the scheme and host the request came to (read on first use);
-    - ``remaining_ms()``: how long the Lambda may still run, or None outside Lambda.
+    - ``remaining_ms()``: how long the Lambda may still run, or None outside Lambda;
+    - ``log``: structured log lines tagged with this request (``ctx.log.info("msg", key=value)``);
+    - ``setting(name, kind)`` and ``secret(name)``: the deployment's settings and secrets;
+    - ``error``: ``"client"`` or ``"server"`` when a surface answered a failure its HTTP status
+      does not show (an MCP tool error is a 200), for the request's log line and metrics.
     """
 
-    __slots__ = ("_origin", "_request", "api_request_id", "caller", "lambda_context", "mcp_method", "method",
-                 "operation", "path", "request_id", "surface", "trace_id")
+    __slots__ = ("_log", "_origin", "_request", "api_request_id", "caller", "error", "lambda_context", "mcp_method",
+                 "method", "operation", "path", "request_id", "surface", "trace_id")
 
     def __init__(self, *, request: object = None, lambda_context: object = None, surface: str = "rest",
                  caller: Caller | None = None, method: str = "", path: str = "", api_request_id: str = "") -> None:
@@ -69,6 +81,8 @@ class Context:
         self.method, self.path = method, path
         self.operation: str | None = None
         self.mcp_method: str | None = None
+        self.error: str | None = None
+        self._log: Log | None = None
 
     @property
     def origin(self) -> str:
@@ -81,3 +95,22 @@ class Context:
         """Milliseconds before Lambda stops this invocation (None when not run by Lambda)."""
         remaining = getattr(self.lambda_context, "get_remaining_time_in_millis", None)
         return int(remaining()) if callable(remaining) else None
+
+    @property
+    def log(self) -> Log:
+        """Structured logging tagged with this request's ids: ``ctx.log.info("message", key=value)``."""
+        if self._log is None:
+            self._log = Log(self)
+        return self._log
+
+    def setting(self, name: str, kind: Callable = str, default: object = MISSING) -> object:
+        """The setting ``name`` (from Terraform's ``settings``), converted by ``kind``: str, int, float,
+        bool or any callable. Missing without a ``default``, or not convertible: ``SettingError``."""
+        return _setting(name, kind, default)
+
+    def secret(self, name: str) -> str:
+        """The secret ``name`` (from Terraform's ``secrets``, value set in SSM): ``SecretError`` when it
+        is not declared, not set or not readable."""
+        from .model_secrets import secret  # first secret read only: no cost for plugins without secrets
+
+        return secret(name)

@@ -10,13 +10,16 @@ neither.
 from __future__ import annotations
 
 import typing
+from time import perf_counter
 
 from .model_auth import AuthConfig
 from .model_auth import current as auth_config
 from .model_context import Context
+from .model_log import bind, log
 from .model_operation import Operation
 from .model_registry import ROOT, Registry
 from .model_schema import SchemaError
+from .model_settings import MISSING, setting
 from .surface_manifest import logo_response, manifest_for
 from .surface_rest import serve_operation
 from .transport import (
@@ -31,6 +34,7 @@ from .transport import (
     Router,
     json_response,
 )
+from .transport_log import finish, metrics_namespace
 
 if typing.TYPE_CHECKING:
     from collections.abc import Callable
@@ -144,7 +148,17 @@ class Plugin(Registry):
 
     # -- the entry point ----------------------------------------------------------------
     def lambda_handler(self, event: dict, context: object = None) -> dict:
-        """AWS Lambda entry point for API Gateway HTTP API (payload 2.0) events."""
+        """AWS Lambda entry point for API Gateway HTTP API (payload 2.0) events: the answer, plus
+        one JSON log line and one metrics record per request (transport_log)."""
+        started = perf_counter()
+        response, ctx = self._dispatch(event, context)
+        finish(ctx, event, context, response, started, self._metrics_namespace())
+        return response
+
+    def _dispatch(self, event: dict, context: object) -> tuple[dict, Context | None]:
+        """The answer to one event, and the request's Context (None when the event is unreadable
+        or no route matches)."""
+        ctx = None
         try:
             req = Request(event)
             handler, params = self.router.resolve(req.method, req.path)
@@ -157,14 +171,33 @@ class Plugin(Registry):
                     caller = authenticate(req, auth, jsonrpc=handler == self._serve_mcp)
             ctx = Context(request=req, lambda_context=context, surface="mcp" if handler == self._serve_mcp else "rest",
                           caller=caller, method=req.method, path=req.path, api_request_id=req.request_id)
-            return handler(req, params, ctx)
+            bind(ctx)
+            return handler(req, params, ctx), ctx
         except HTTPError as exc:
-            return exc.response()
-        except Exception:  # a bug in an operation: log it for the owner, hide it from the caller
-            import traceback  # only on this path: it costs milliseconds of cold start
+            return exc.response(), ctx
+        except Exception as exc:  # a bug in an operation: log it for the owner, hide it from the caller
+            what = (ctx.operation if ctx is not None else None) or "the request"
+            (ctx.log if ctx is not None else log).exception(f"{what} failed: {type(exc).__name__}: {exc}")
+            return json_response(500, _INTERNAL_ERROR), ctx
 
-            traceback.print_exc()
-            return json_response(500, _INTERNAL_ERROR)
+    def _metrics_namespace(self) -> str:
+        namespace = self.__dict__.get("_namespace")
+        if namespace is None:
+            namespace = self.__dict__["_namespace"] = metrics_namespace(self)
+        return namespace
+
+    # -- settings and secrets, for code outside an operation (operations use ctx.setting / ctx.secret)
+    def setting(self, name: str, kind: Callable = str, default: object = MISSING) -> object:
+        """The setting ``name`` from Terraform's ``settings`` (the Lambda's environment), converted by
+        ``kind`` (str, int, float, bool or any callable); ``SettingError`` when missing or invalid."""
+        return setting(name, kind, default)
+
+    def secret(self, name: str) -> str:
+        """The secret ``name`` from Terraform's ``secrets`` (SSM, cached a few minutes; locally the
+        environment or .secrets.env); ``SecretError`` when it cannot be read."""
+        from .model_secrets import secret
+
+        return secret(name)
 
     # -- documents ----------------------------------------------------------------------
     def manifest_for(self, origin: str, auth: AuthConfig | None = None) -> dict:

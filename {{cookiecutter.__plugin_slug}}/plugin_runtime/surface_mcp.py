@@ -339,30 +339,34 @@ def _call_tool(plugin: Registry, params: dict, structured: bool, ctx: Context) -
     try:
         args = op.arguments_from_json(arguments)
     except ArgumentsError as exc:
+        ctx.error = "client"
         return _tool_error(f"Invalid arguments for {name}: {exc}. The input schema is in tools/list.")
     try:
         value = op.call(args, ctx)
     except OperationError as exc:
+        ctx.error = "client"
         return _tool_error(str(exc) or f"{name} refused this input")
-    except Exception:  # a bug in the operation: the owner reads the log, the model gets a sentence
-        import traceback
-
-        traceback.print_exc()
+    except Exception as exc:  # a bug in the operation: the owner reads the log, the model gets a sentence
+        ctx.error = "server"
+        ctx.log.exception(f"{name} failed: {type(exc).__name__}: {exc}")
         return _tool_error(f"{name} failed unexpectedly; the details are in the server's logs")
-    return _tool_result(op, value, structured)
+    return _tool_result(op, value, structured, ctx)
 
 
-def _tool_result(op: Operation, value: dict, structured: bool) -> dict | _Open:
+def _tool_result(op: Operation, value: dict, structured: bool, ctx: Context) -> dict | _Open:
     try:
         text = encode_json(value)
     except ValueError:
+        ctx.error = "client"
         return _tool_error("the result is not a finite number; use smaller inputs")
     except TypeError:
-        print(f"MCP tool {op.name} returned a value that is not JSON: {type(value).__name__}")
+        ctx.error = "server"
+        ctx.log.error(f"MCP tool {op.name} returned a value that is not JSON: {type(value).__name__}")
         return _tool_error(f"{op.name} returned a result that cannot be sent as JSON; see the server's logs")
     problem = validate(op.output_schema, value)
     if problem:
-        print(f"MCP tool {op.name} returned a result that does not match its return type: {problem}")
+        ctx.error = "server"
+        ctx.log.error(f"MCP tool {op.name} returned a result that does not match its return type: {problem}")
         return _tool_error(f"{op.name} returned a result that does not match its declared output: {problem}")
     content = '{"content":[{"type":"text","text":' + encode_json(text) + "}]"
     if structured:

@@ -3,7 +3,8 @@
     python3 -m plugin_tools.invoke events/post_sumar.json
 
 Prints the response; a JSON body is shown decoded so it reads at a glance. No AWS account, no
-Docker: the handler is plain Python.
+Docker: the handler is plain Python. The request's log line and metrics record go to stderr, as
+in Lambda; settings come from terraform.tfvars and secrets from .secrets.env (or the environment).
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ import json
 import sys
 from pathlib import Path
 
-from .project import BuildError, apply_auth_environment, load_plugin
+from .project import SECRETS_FILE, BuildError, apply_auth_environment, load_local_environment, load_plugin
 
 
 def invoke(event_path: Path, handler: str | None = None) -> dict:
     """Run the handler named in terraform.tfvars on the event in ``event_path``."""
     apply_auth_environment()  # the auth settings of terraform.tfvars, as Terraform deploys them
+    for name in load_local_environment():
+        print(f"invoke: secret {name} has no local value: add {name}=... to {SECRETS_FILE}", file=sys.stderr)
     plugin = load_plugin(handler=handler)
     event = json.loads(event_path.read_text(encoding="utf-8"))
     return plugin.lambda_handler(event, None)

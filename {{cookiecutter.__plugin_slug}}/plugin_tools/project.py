@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import re
 import sys
 import traceback
@@ -16,7 +17,10 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parent.parent
 _TFVAR = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*("(?:[^"\\]|\\.)*")\s*(?:#.*)?$')
 # One entry of an HCL map written one per line: "name" = "value" (or name = "value").
-_MAP_ENTRY = re.compile(r'^\s*("(?:[^"\\]|\\.)*"|[A-Za-z_][A-Za-z0-9_-]*)\s*=\s*("(?:[^"\\]|\\.)*")\s*,?\s*(?:#.*)?$')
+_MAP_LINE = re.compile(r'^\s*("(?:[^"\\]|\\.)*"|[A-Za-z_][A-Za-z0-9_-]*)\s*=\s*("(?:[^"\\]|\\.)*")\s*,?\s*(?:#.*)?$')
+SECRETS_FILE = ".secrets.env"  # local values of the secrets (git-ignored); deployed ones live in SSM
+_STRING = r'"(?:[^"\\]|\\.)*"'
+_MAP_ENTRY = re.compile(r'([A-Za-z_][A-Za-z0-9_]*|' + _STRING + r')\s*=\s*(' + _STRING + r')')
 
 
 class BuildError(Exception):
@@ -87,7 +91,7 @@ def read_tfvars_map(project: Path, name: str) -> dict[str, str]:
     for number, line in enumerate(inner, start=found[0] + (1 if found[0] == found[1] else 2)):
         if not line.strip() or line.strip().startswith("#"):
             continue
-        match = _MAP_ENTRY.match(line)
+        match = _MAP_LINE.match(line)
         if not match:
             raise BuildError(f"terraform.tfvars, line {number}: write {name} entries one per line as "
                              '"name" = "value"')
@@ -125,3 +129,102 @@ def apply_auth_environment(project: Path = PROJECT) -> dict[str, str]:
         applied[key] = os.environ.setdefault(key, value)
     return applied
 
+
+def read_tfvars_block(name: str, project: Path = PROJECT) -> str | None:
+    """The text between the brackets of ``name = {...}`` or ``name = [...]`` in terraform.tfvars
+    (the simple forms the README shows; comments and nested values are not supported)."""
+    path = project / "terraform.tfvars"
+    if not path.exists():
+        return None
+    text = "\n".join(line for line in path.read_text(encoding="utf-8").splitlines()
+                     if not line.lstrip().startswith(("#", "//")))
+    match = re.search(r"^\s*" + re.escape(name) + r"\s*=\s*([\[{])", text, re.M)
+    if match is None:
+        return None
+    closing = "}" if match.group(1) == "{" else "]"
+    end = text.find(closing, match.end())
+    return text[match.end():end if end != -1 else len(text)]
+
+
+def read_tfvars_settings(project: Path = PROJECT) -> dict[str, str]:
+    """The ``settings`` map of terraform.tfvars: the Lambda's environment once deployed."""
+    block = read_tfvars_block("settings", project) or ""
+    return {json.loads(k) if k.startswith('"') else k: json.loads(v) for k, v in _MAP_ENTRY.findall(block)}
+
+
+def read_tfvars_secrets(project: Path = PROJECT) -> list[str]:
+    """The names in the ``secrets`` list of terraform.tfvars."""
+    return [json.loads(v) for v in re.findall(_STRING, read_tfvars_block("secrets", project) or "")]
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """NAME=value lines (optionally quoted; # comments and blank lines skipped), as in .secrets.env."""
+    values: dict[str, str] = {}
+    if not path.exists():
+        return values
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def load_local_environment(project: Path = PROJECT) -> list[str]:
+    """Run locally what the deployment configures: the ``settings`` of terraform.tfvars and the
+    secrets of .secrets.env become environment variables (ones already set win), and the standard
+    ``logging`` module writes JSON lines tagged with the request id, as Lambda's runtime does.
+    Returns the declared secrets that have no local value."""
+    for name, value in {**read_tfvars_settings(project), **read_env_file(project / SECRETS_FILE)}.items():
+        os.environ.setdefault(name, value)
+    install_local_logging()
+    return [name for name in read_tfvars_secrets(project) if not os.environ.get(name)]
+
+
+def json_log_handler():
+    """A logging handler writing JSON lines to stderr, tagged with the id of the request being
+    served: what Lambda's Python runtime does for the logging module with log_format = JSON."""
+    import logging
+
+    from plugin_runtime.model_log import current, encode_line, exception_fields, level_name, timestamp
+
+    class JsonLines(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            data = {"timestamp": timestamp(record.created), "level": level_name(record.levelname),
+                    "message": record.getMessage(), "logger": record.name,
+                    "requestId": getattr(current(), "request_id", None)}
+            if record.exc_info and record.exc_info[1] is not None:
+                data.update(exception_fields(record.exc_info[1]))
+            return encode_line(data)
+
+    class Stderr(logging.StreamHandler):
+        """Writes to sys.stderr as it is at each line (tests and tools swap it), like the runtime."""
+
+        @property
+        def stream(self) -> object:
+            return sys.stderr
+
+        @stream.setter
+        def stream(self, value: object) -> None:
+            pass
+
+    handler = Stderr()
+    handler.setFormatter(JsonLines())
+    return handler
+
+
+def install_local_logging() -> None:
+    """Give the root logger the JSON handler (unless it has a handler already), at the level
+    AWS_LAMBDA_LOG_LEVEL names (INFO by default), as Lambda's runtime does."""
+    import logging
+
+    from plugin_runtime.model_log import LEVELS, level_name
+
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(json_log_handler())
+        root.setLevel(LEVELS[level_name(os.environ.get("AWS_LAMBDA_LOG_LEVEL", "INFO"))])

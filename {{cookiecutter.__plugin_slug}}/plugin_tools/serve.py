@@ -39,10 +39,10 @@ from urllib.parse import parse_qsl, unquote
 
 from plugin_runtime.surface_mcp import DEFAULT_ALLOWED_ORIGINS, LOCAL_HOSTS, extra_allowed_origins, is_local_origin
 
-from .project import PROJECT, BuildError, apply_auth_environment, load_plugin
+from .project import PROJECT, SECRETS_FILE, BuildError, apply_auth_environment, load_local_environment, load_plugin
 
 WATCHED = ("*.py", "plugin_runtime/*.py", "manifest.json", "logo.png", "terraform.tfvars", "widgets/*.html",
-           "widgets/*.js")
+           "widgets/*.js", SECRETS_FILE)
 POLL_SECONDS = 0.3
 # API Gateway refuses larger payloads itself; smaller ones reach the handler, which has its own limit.
 PAYLOAD_LIMIT = 10 * 1024 * 1024
@@ -334,6 +334,8 @@ def run_child(fd: int, allowed_hosts: frozenset[str]) -> int:
     server.socket.close()
     server.socket = sock
     server.allowed_hosts = allowed_hosts
+    for name in load_local_environment(PROJECT):  # settings from terraform.tfvars, secrets from .secrets.env
+        print(f"serve: secret {name} has no local value: add {name}=... to {SECRETS_FILE}", file=sys.stderr, flush=True)
     server.lambda_handler = load_handler(PROJECT)
 
     def watch_parent() -> None:

@@ -1,0 +1,152 @@
+# Alarms, their SNS topic and a dashboard. The runtime writes each request's metrics as
+# CloudWatch Embedded Metric Format records in the Lambda's log group (namespace = var.name):
+# Requests, ClientErrors, ServerErrors and Duration, by Service and by Service/Surface/Operation.
+# The alarms watch what AWS measures itself (API 5xx, Lambda errors, throttles, p99 duration) plus
+# the 429s API Gateway answers when its throttling limits are hit (counted from the access log).
+
+locals {
+  alarm_period_seconds = 300
+  lambda_dimensions    = { FunctionName = aws_lambda_function.this.function_name }
+  api_dimensions       = { ApiId = aws_apigatewayv2_api.this.id }
+
+  alarms = {
+    "api-5xx" = {
+      description = "The HTTP API answered 5xx (server errors: failing operations, timeouts, Lambda errors)."
+      namespace   = "AWS/ApiGateway", metric = "5xx", dimensions = local.api_dimensions
+      statistic   = "Sum", threshold = 1
+    }
+    "api-throttled" = {
+      description = "The HTTP API answered 429 (its throttling limits were reached; see throttling_rate_limit)."
+      namespace   = var.name, metric = "ThrottledRequests", dimensions = {}
+      statistic   = "Sum", threshold = 5
+    }
+    "lambda-errors" = {
+      description = "The Lambda failed outside the runtime's own error handling (crash, out of memory, timeout)."
+      namespace   = "AWS/Lambda", metric = "Errors", dimensions = local.lambda_dimensions
+      statistic   = "Sum", threshold = 1
+    }
+    "lambda-throttles" = {
+      description = "Lambda refused invocations for lack of concurrency."
+      namespace   = "AWS/Lambda", metric = "Throttles", dimensions = local.lambda_dimensions
+      statistic   = "Sum", threshold = 1
+    }
+    "lambda-duration-p99" = {
+      description = "The slowest 1% of invocations came close to the Lambda timeout (80% of lambda_timeout_seconds)."
+      namespace   = "AWS/Lambda", metric = "Duration", dimensions = local.lambda_dimensions
+      statistic   = "p99", threshold = var.lambda_timeout_seconds * 800
+    }
+  }
+
+  # CloudWatch search expressions: one line per operation and surface, whatever handler.py defines.
+  operation_metrics = "{\"${var.name}\",Service,Surface,Operation}"
+}
+
+resource "aws_sns_topic" "alarms" {
+  # checkov:skip=CKV_AWS_26: CloudWatch alarms cannot publish to a topic encrypted with the AWS managed key aws/sns (its key policy cannot grant cloudwatch.amazonaws.com), and a KMS CMK adds a monthly cost; alarm messages carry metric names and values only
+  name = "${var.name}-alarms"
+}
+
+resource "aws_sns_topic_subscription" "alarm_email" {
+  # AWS e-mails a confirmation link; the subscription receives nothing until it is clicked.
+  count = var.alarm_email == "" ? 0 : 1
+
+  topic_arn = aws_sns_topic.alarms.arn
+  protocol  = "email"
+  endpoint  = var.alarm_email
+}
+
+resource "aws_cloudwatch_log_metric_filter" "throttled" {
+  name           = "${var.name}-throttled"
+  log_group_name = aws_cloudwatch_log_group.access.name
+  pattern        = "{ $.status = \"429\" }"
+
+  metric_transformation {
+    name      = "ThrottledRequests"
+    namespace = var.name
+    value     = "1"
+    unit      = "Count"
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "this" {
+  for_each = local.alarms
+
+  alarm_name          = "${var.name}-${each.key}"
+  alarm_description   = each.value.description
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric
+  dimensions          = each.value.dimensions
+  statistic           = each.value.statistic == "p99" ? null : each.value.statistic
+  extended_statistic  = each.value.statistic == "p99" ? "p99" : null
+  period              = local.alarm_period_seconds
+  evaluation_periods  = 1
+  threshold           = each.value.threshold
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+
+  depends_on = [aws_cloudwatch_log_metric_filter.throttled]
+}
+
+resource "aws_cloudwatch_dashboard" "this" {
+  dashboard_name = var.name
+  dashboard_body = jsonencode({
+    widgets = concat(
+      # Two metric graphs per row, in the order of local.dashboard_graphs.
+      [for i, graph in local.dashboard_graphs : {
+        type = "metric", x = (i % 2) * 12, y = floor(i / 2) * 6, width = 12, height = 6
+        properties = {
+          title   = graph.title
+          region  = var.aws_region
+          view    = "timeSeries"
+          stat    = graph.stat
+          period  = local.alarm_period_seconds
+          metrics = graph.metrics
+        }
+      }],
+      [
+        {
+          type = "alarm", x = 12, y = 12, width = 12, height = 6
+          properties = {
+            title  = "Alarms"
+            alarms = [for alarm in aws_cloudwatch_metric_alarm.this : alarm.arn]
+          }
+        },
+        {
+          type = "log", x = 0, y = 18, width = 24, height = 6
+          properties = {
+            title  = "Latest failed requests"
+            region = var.aws_region
+            view   = "table"
+            query  = "SOURCE '${aws_cloudwatch_log_group.lambda.name}' | fields @timestamp, status, method, path, mcpMethod, operation, durationMs, requestId | filter type = 'request' and outcome != 'ok' | sort @timestamp desc | limit 50"
+          }
+        },
+      ]
+    )
+  })
+}
+
+locals {
+  # The runtime's metrics by operation and surface (a search finds every operation handler.py
+  # defines), then what AWS measures for the API and the function.
+  dashboard_graphs = [
+    { title = "Requests by operation and surface", stat = "Sum", metrics = local.search["Requests"] },
+    { title = "Errors by operation and surface (client, server)", stat = "Sum", metrics = concat(local.search["ClientErrors"], local.search["ServerErrors"]) },
+    { title = "Duration p99 by operation and surface (ms)", stat = "p99", metrics = local.search["Duration"] },
+    {
+      title = "HTTP API", stat = "Sum"
+      metrics = concat([for metric in ["Count", "4xx", "5xx"] : ["AWS/ApiGateway", metric, "ApiId", aws_apigatewayv2_api.this.id]],
+      [[var.name, "ThrottledRequests", { label = "429 (throttled)" }]])
+    },
+    {
+      title = "Lambda", stat = "Sum"
+      metrics = concat([for metric in ["Invocations", "Errors", "Throttles"] : ["AWS/Lambda", metric, "FunctionName", aws_lambda_function.this.function_name]],
+      [["AWS/Lambda", "Duration", "FunctionName", aws_lambda_function.this.function_name, { stat = "p99", yAxis = "right" }]])
+    },
+  ]
+  search = {
+    for metric, stat in { Requests = "Sum", ClientErrors = "Sum", ServerErrors = "Sum", Duration = "p99" } :
+    metric => [[{ id = lower(metric), expression = "SEARCH('${local.operation_metrics} MetricName=\"${metric}\"', '${stat}', ${local.alarm_period_seconds})" }]]
+  }
+}

@@ -13,7 +13,7 @@ import logging
 from typing import TypedDict
 
 import pytest
-from conftest import PROJECT, make_event
+from conftest import AUTH_MODE, PROJECT, TEST_KEY, make_event
 
 from plugin_runtime import Context, OperationError, Plugin
 
@@ -111,7 +111,9 @@ def assert_request(line: dict, level: str, status: int, outcome: str, surface: s
     assert line["requestId"] == REQUEST_ID and line["apiRequestId"] == API_REQUEST_ID
     assert isinstance(line["durationMs"], float) and isinstance(line["coldStart"], bool)
     assert line["timestamp"].endswith("Z") and len(line["timestamp"]) == 24  # 2026-11-29T17:06:01.123Z
-    assert "caller" in line and line["caller"] is None  # anonymous: who, never a credential
+    # who called (the key's name, the signed-in user, or None when open), never the credential
+    assert "caller" in line and line["caller"] == {"none": None, "api_key": "pytest-session", "oauth": "pytest"}[AUTH_MODE]
+    assert TEST_KEY not in json.dumps(line)
 
 
 def test_rest_success(plugin, capsys):

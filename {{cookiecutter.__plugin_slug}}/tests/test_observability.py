@@ -112,7 +112,8 @@ def assert_request(line: dict, level: str, status: int, outcome: str, surface: s
     assert isinstance(line["durationMs"], float) and isinstance(line["coldStart"], bool)
     assert line["timestamp"].endswith("Z") and len(line["timestamp"]) == 24  # 2026-11-29T17:06:01.123Z
     # who called (the key's name, the signed-in user, or None when open), never the credential
-    assert "caller" in line and line["caller"] == {"none": None, "api_key": "pytest-session", "oauth": "pytest"}[AUTH_MODE]
+    expected = {"none": None, "api_key": "pytest-session", "oauth": "pytest"}[AUTH_MODE]
+    assert "caller" in line and line["caller"] == expected
     assert TEST_KEY not in json.dumps(line)
 
 

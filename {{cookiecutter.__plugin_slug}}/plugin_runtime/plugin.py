@@ -162,16 +162,15 @@ class Plugin(Registry):
         try:
             req = Request(event)
             handler, params = self.router.resolve(req.method, req.path)
-            caller = None
+            ctx = Context(request=req, lambda_context=context, surface="mcp" if handler == self._serve_mcp else "rest",
+                          method=req.method, path=req.path, api_request_id=req.request_id)
+            bind(ctx)  # bound first, so even a refusal's log lines carry the request id
             if handler not in self.public:
                 auth = auth_config()
                 if auth.mode != "none" or auth.problem:
                     from .surface_auth import authenticate  # only deployments that check callers load it
 
-                    caller = authenticate(req, auth, jsonrpc=handler == self._serve_mcp)
-            ctx = Context(request=req, lambda_context=context, surface="mcp" if handler == self._serve_mcp else "rest",
-                          caller=caller, method=req.method, path=req.path, api_request_id=req.request_id)
-            bind(ctx)
+                    ctx.caller = authenticate(req, auth, jsonrpc=handler == self._serve_mcp)
             return handler(req, params, ctx), ctx
         except HTTPError as exc:
             return exc.response(), ctx

@@ -20,6 +20,7 @@ import re
 
 from .model_auth import BASE_SCOPE, AuthConfig, challenge, provider_endpoints
 from .model_context import Caller
+from .model_log import log
 from .transport import HTTPError, Request, json_response
 
 MAX_AUTHORIZATION = 4096  # longer headers are refused before any hashing
@@ -93,7 +94,7 @@ def authenticate(req: Request, config: AuthConfig, jsonrpc: bool = False) -> Cal
 
 def _authenticate(req: Request, config: AuthConfig) -> Caller | None:
     if config.problem is not None:
-        print(f"auth refused every protected request: {config.problem}")
+        log.error(f"auth refused every protected request: {config.problem}")
         raise AuthError(500, "auth_misconfigured",
                         "the server's authentication is misconfigured; the details are in the function's logs")
     if config.mode == "none":
@@ -105,7 +106,7 @@ def _authenticate(req: Request, config: AuthConfig) -> Caller | None:
         return Caller(name, "api_key")
     if config.mode == "oauth" and config.oauth is not None:
         return oauth_caller(req, config)
-    print(f"auth mode {config.mode!r} has no verifier in this runtime")
+    log.error(f"auth mode {config.mode!r} has no verifier in this runtime")
     raise AuthError(500, "auth_misconfigured",
                     "the server's authentication is misconfigured; the details are in the function's logs")
 
@@ -130,10 +131,10 @@ def oauth_caller(req: Request, config: AuthConfig) -> Caller:
         claims = verify(token, jwks, issuer=settings.issuer, client_id=settings.client_id,
                         audience=settings.audience or None, token_use=settings.token_use or None)
     except TokenError as exc:
-        print(f"auth refused an access token: {exc}")  # the reason, for the owner; never the token
+        log.warning(f"auth refused an access token: {exc}")  # the reason, for the owner; never the token
         raise invalid("access token", challenge(origin, config, "invalid_token")) from None
     except (OSError, ValueError, KeyError) as exc:  # the provider's discovery document is out of reach
-        print(f"auth could not reach the provider's keys: {type(exc).__name__}: {exc}")
+        log.error(f"auth could not reach the provider's keys: {type(exc).__name__}: {exc}")
         raise AuthError(503, "provider_unavailable", "the sign-in provider is unreachable; retry shortly") from None
     prefix = settings.scope_prefix
     granted = scopes_of(claims)

@@ -29,6 +29,7 @@ import typing
 
 from .model_auth import BASE_SCOPE, AuthConfig, scope_challenge
 from .model_auth import current as auth_config
+from .model_log import log
 from .model_operation import ArgumentsError, OperationError
 from .model_schema import validate
 from .transport import HTTPError, encode_json, json_response, parse_json
@@ -439,7 +440,7 @@ class _Catalog:
                 try:
                     served = widget is not None and bool(widget.uri)  # reads the file, once
                 except (OSError, ValueError) as exc:
-                    print(f"MCP widget {widget.path} of {op.name} cannot be served: {exc}")  # type: ignore[union-attr]
+                    log.error(f"MCP widget {widget.path} of {op.name} cannot be served: {exc}")  # type: ignore[union-attr]
                     served = False
                 if served:
                     self._widgets.append((op, widget))

@@ -39,6 +39,7 @@ import time
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from .model_auth import BASE_SCOPE, AuthConfig, OAuthSettings, provider_endpoints
+from .model_log import log
 from .model_registry import Registry
 from .transport import OAUTH_ROUTES, HTTPError, Request, json_response, parse_json
 
@@ -228,7 +229,7 @@ class Facade:
             try:
                 self._signer = Signer(provider_secret(self.settings))
             except Exception as exc:  # SSM throttled, missing or unreadable: say so in the logs only
-                print(f"oauth: cannot read the provider client secret: {type(exc).__name__}: {exc}")
+                log.error(f"oauth: cannot read the provider client secret: {type(exc).__name__}: {exc}")
                 raise OAuthError(503, "temporarily_unavailable", "sign-in is unavailable; retry shortly") from None
         return self._signer
 
@@ -443,11 +444,12 @@ class Facade:
                 answer = json.loads(response.read(65_536))
         except urllib.error.HTTPError as exc:
             detail = exc.read(2048).decode("utf-8", "replace")
-            print(f"oauth: the provider refused a {fields['grant_type']} request: HTTP {exc.code} {detail[:300]}")
+            log.error(f"oauth: the provider refused a {fields['grant_type']} request: "
+                      f"HTTP {exc.code} {detail[:300]}")
             raise OAuthError(400, "invalid_grant",
                              "the provider refused the grant (used, expired or revoked)") from None
         except (OSError, ValueError) as exc:
-            print(f"oauth: the provider's token endpoint failed: {type(exc).__name__}: {exc}")
+            log.error(f"oauth: the provider's token endpoint failed: {type(exc).__name__}: {exc}")
             raise OAuthError(503, "temporarily_unavailable", "the sign-in provider is unreachable") from None
         if not isinstance(answer, dict) or not isinstance(answer.get("access_token"), str):
             raise OAuthError(502, "server_error", "the provider answered without an access token")
@@ -474,7 +476,7 @@ def metadata_document_client(url: str) -> Client | None:
         with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (https checked above)
             doc = json.loads(response.read(16_384))
     except (OSError, ValueError, RecursionError) as exc:
-        print(f"oauth: cannot read the client metadata document {url[:200]}: {type(exc).__name__}")
+        log.error(f"oauth: cannot read the client metadata document {url[:200]}: {type(exc).__name__}")
         return None
     uris = doc.get("redirect_uris") if isinstance(doc, dict) else None
     if (not isinstance(doc, dict) or doc.get("client_id") != url or not isinstance(uris, list)

@@ -429,7 +429,8 @@ def test_an_unreadable_widget_leaves_its_tool_working_without_one(tmp_path, caps
     status, body = ask(call, "tools/list")
     tools = {t["name"]: t for t in result_of(status, body)["tools"]}
     assert "_meta" not in tools["roto"] and tools["sano"]["_meta"]["ui"]["resourceUri"].startswith("ui://")
-    assert "roto.html of roto cannot be served" in capsys.readouterr().out
+    logged = capsys.readouterr()
+    assert "roto.html of roto cannot be served" in logged.out + logged.err
     status, body = ask(call, "resources/list")
     assert [r["name"] for r in result_of(status, body)["resources"]] == ["sano"]
     status, body = ask(call, "resources/read", {"uri": tools["sano"]["_meta"]["ui"]["resourceUri"]})

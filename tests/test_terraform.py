@@ -905,7 +905,8 @@ def test_logs_metrics_settings_secrets_and_custom_domain_on_moto(tmp_path, tf_ca
         assert not [s for s in statements if "kms" in json.dumps(s) or "*" in json.dumps(s["Action"])]
         environment = fn["Environment"]["Variables"]
         assert environment == {"GREETING": "Hola", "MAX_LEN": "12", "PLUGIN_METRICS_NAMESPACE": name,
-                               "PLUGIN_SECRETS_PREFIX": f"/{name}/secrets/", "PLUGIN_SECRETS": "API_TOKEN"}
+                               "PLUGIN_SECRETS_PREFIX": f"/{name}/secrets/", "PLUGIN_SECRETS": "API_TOKEN",
+                               "PLUGIN_AUTH": "none", "PLUGIN_API_KEYS": "{}", "PLUGIN_OPENAI_VERIFICATION_TOKEN": ""}
         apply_seconds = time.perf_counter() - started
 
         # The deployed zip (same bytes as the emulator's) with the deployed environment, its SDK

@@ -488,6 +488,8 @@ def main(argv: list[str] | None = None) -> int:
             if sc.stack.is_template and "2025" not in sc.key and not sc.env:
                 profiles[sc.key] = (importtime(cmd(sc, "cold", "lambda")), importtime(cmd(sc, "cold", "lambda+pyc")))
         fuzz = run_fuzz(args.fuzz) if args.fuzz else None
+        if not args.quick:
+            info["secrets"] = run_secrets()
     finally:
         stack.close()
         shutil.rmtree(work, ignore_errors=True)
@@ -499,6 +501,16 @@ def main(argv: list[str] | None = None) -> int:
         output.write_text(table["markdown"], encoding="utf-8")
         print(f"\nwrote {output}")
     return 0
+
+
+def run_secrets() -> str:
+    """benchmarks/secret_cold_start.py (moto_server as SSM): its table, or why it could not run."""
+    print("secrets: cold start with and without a first ctx.secret ...", flush=True)
+    run = subprocess.run([sys.executable, str(Path(__file__).with_name("secret_cold_start.py")), "--runs", "15"],
+                         capture_output=True, text=True, timeout=900, check=False)
+    text = run.stdout.strip() if run.returncode == 0 else f"not measured: {run.stderr.strip()[-300:]}"
+    print(text)
+    return text
 
 
 def run_fuzz(events: int) -> dict:
@@ -709,6 +721,12 @@ def markdown(info, head, body, peer_head, peers, verdicts, bake_times, sizes, pi
         compile_ms = sum(src[n][1] for n in ours) - sum(pyc.get(n, (0.0, 0.0))[1] for n in ours)
         parts += ["", f"Compiling the project's own modules ({', '.join(sorted(ours))}) costs about "
                       f"{compile_ms:.1f} ms of this cold start.", ""]
+    if info.get("secrets"):
+        parts += ["## Secrets: the first `ctx.secret`", "",
+                  "`python benchmarks/secret_cold_start.py` (moto_server standing in for SSM): an operation "
+                  "that reads no secret keeps the cold start above (boto3 is not imported); the first one that "
+                  "reads a secret imports boto3 and makes one SSM call, then the value is cached.", "",
+                  "```", info["secrets"], "```", ""]
     if fuzz:
         parts += ["## Robustness (opt-in fuzz run)", "",
                   f"`FUZZ_EVENTS={fuzz.get('events', '?')} python -m pytest tests/test_fuzz.py`: "

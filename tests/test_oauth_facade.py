@@ -15,6 +15,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from bake_support import bake, project_modules
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 HOST = "abc123.execute-api.us-east-1.amazonaws.com"
 ORIGIN = f"https://{HOST}"
@@ -226,6 +228,8 @@ def test_bad_authorize_requests_go_back_to_the_client_with_an_error(plugin, chan
     ("https://chatgpt.com/other/g-abc/oauth/callback", False),
     ("http://chatgpt.com/aip/g-abc/oauth/callback", False),
     ("https://chatgpt.com:444/aip/g-abc/oauth/callback", False),
+    ("https://chatgpt.com:abc/aip/g-abc/oauth/callback", False),
+    ("https://[::1/aip/g-abc/oauth/callback", False),
 ])
 def test_the_gpt_actions_client_accepts_only_chatgpt_callbacks(plugin, redirect, ok):
     query = {"response_type": "code", "client_id": "upstream-client", "redirect_uri": redirect, "state": "gpt"}
@@ -327,6 +331,30 @@ def test_confidential_clients_must_authenticate(plugin):
         assert headers.get("www-authenticate") == "Basic"
     gpt = {"grant_type": "authorization_code", "code": "x.y", "client_id": "upstream-client", "client_secret": "no"}
     refused(*token(plugin, gpt)[::2], "invalid_client")
+
+
+TEXT = st.text(max_size=60) | st.sampled_from(["https://[::1", "https://x:abc/", "dyn.a.b", "upstream-client",
+                                               "S256", "plain", "code", "https://chatgpt.com/aip/g-1/oauth/callback",
+                                               REDIRECT, "", "\x00", "é" * 5])
+
+
+@settings(max_examples=300, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(endpoint=st.sampled_from(["authorize", "callback", "token", "register"]),
+       fields=st.dictionaries(st.sampled_from(["client_id", "redirect_uri", "response_type", "code_challenge",
+                                                "code_challenge_method", "state", "scope", "resource", "code",
+                                                "grant_type", "code_verifier", "refresh_token", "client_secret",
+                                                "redirect_uris", "token_endpoint_auth_method"]) | st.text(max_size=8),
+                              TEXT, max_size=8))
+def test_fuzzed_facade_requests_never_fail_the_server(plugin, endpoint, fields):
+    if endpoint in ("authorize", "callback"):
+        status, _, _ = call(plugin, "GET", f"/oauth/{endpoint}", query=fields)
+    elif endpoint == "token":
+        status, _, _ = call(plugin, "POST", "/oauth/token", body=urlencode(fields),
+                            headers={"content-type": "application/x-www-form-urlencoded"})
+    else:
+        status, _, _ = call(plugin, "POST", "/oauth/register", body=json.dumps(fields))
+    assert status < 500 or status == 503, status
 
 
 def test_refusal_count(plugin):

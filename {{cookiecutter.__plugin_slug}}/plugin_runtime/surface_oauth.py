@@ -185,12 +185,16 @@ class Client:
 
     def allows(self, redirect_uri: str) -> bool:
         if self.auth_method == "predefined":
-            parts = urlsplit(redirect_uri)
+            try:
+                parts = urlsplit(redirect_uri)
+                port = parts.port
+            except ValueError:  # a malformed port or IPv6 host: not ChatGPT's callback
+                return False
             segments = parts.path.split("/")
             return (parts.scheme == "https" and parts.hostname in GPT_CALLBACK_HOSTS and not parts.query
                     and not parts.fragment and len(segments) == 5 and segments[1] == "aip"
                     and segments[2].startswith("g-") and segments[2][2:].replace("-", "").isalnum()
-                    and segments[3:] == ["oauth", "callback"] and parts.port is None)
+                    and segments[3:] == ["oauth", "callback"] and port is None)
         return redirect_uri in self.redirect_uris
 
 
@@ -464,7 +468,11 @@ def metadata_document_client(url: str) -> Client | None:
     found = _documents.get(url)
     if found is not None:
         return found
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises on a malformed port)
+    except ValueError:
+        return None
     loopback = parts.hostname in ("127.0.0.1", "localhost") and os.environ.get("PLUGIN_OAUTH_LOOPBACK_CLIENTS") == "1"
     if not (parts.scheme == "https" or loopback) or not parts.hostname or parts.fragment:
         return None

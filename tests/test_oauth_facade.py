@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import time
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -47,15 +48,22 @@ def oauth_env(monkeypatch):
         monkeypatch.setenv(key, value)
 
 
+LAST: dict = {}  # the last raw response (its cookies)
+
+
 def call(plugin, method: str, path: str, *, query: dict | None = None, body: str | None = None,
-         headers: dict | None = None) -> tuple[int, dict, object]:
+         headers: dict | None = None, cookies: list[str] | None = None) -> tuple[int, dict, object]:
     event = {"version": "2.0", "routeKey": "$default", "rawPath": path,
              "rawQueryString": urlencode(query or {}), "queryStringParameters": dict(query or {}),
              "headers": {"host": HOST, "x-forwarded-proto": "https", **(headers or {})},
              "requestContext": {"domainName": HOST, "requestId": "r1",
                                 "http": {"method": method, "path": path, "sourceIp": "203.0.113.9"}},
              "body": body, "isBase64Encoded": False}
+    if cookies:
+        event["cookies"] = cookies
     response = plugin.lambda_handler(event, None)
+    LAST.clear()
+    LAST.update(response)
     text = response.get("body") or ""
     assert "Traceback" not in text and "upstream-secret" not in text
     assert response["statusCode"] < 500 or response["statusCode"] == 503, response
@@ -64,11 +72,27 @@ def call(plugin, method: str, path: str, *, query: dict | None = None, body: str
 
 
 def register(plugin, **metadata) -> dict:
-    doc = {"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none", "client_name": "pytest", **metadata}
+    doc = {"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none", "client_name": "pytest",
+           "grant_types": ["authorization_code", "refresh_token"], **metadata}
     status, _, body = call(plugin, "POST", "/oauth/register", body=json.dumps(doc),
                            headers={"content-type": "application/json"})
     assert status == 201, body
     return body
+
+
+def consent_form(page: str) -> dict:
+    """The txn of the consent page's Allow form."""
+    return {"txn": re.search(r'name="txn" value="([^"]+)"', page).group(1).replace("&amp;", "&"),
+            "decision": "allow"}
+
+
+def consented(plugin, query: dict, decision: str = "allow") -> tuple[int, dict, object]:
+    """/oauth/authorize as a user who clicks Allow (or Deny) on the consent page."""
+    status, headers, page = call(plugin, "GET", "/oauth/authorize", query=query)
+    assert status == 200 and headers["content-type"].startswith("text/html"), (status, page)
+    cookie = LAST["cookies"][0].split(";", 1)[0]
+    return call(plugin, "POST", "/oauth/authorize", body=urlencode({**consent_form(page), "decision": decision}),
+                headers={"content-type": "application/x-www-form-urlencoded"}, cookies=[cookie])
 
 
 def authorize_query(client_id: str, **extra) -> dict:
@@ -141,7 +165,7 @@ def test_registration_is_stateless_and_signed(plugin):
     assert public["client_id"].startswith("dyn.") and "client_secret" not in public
     confidential = register(plugin, token_endpoint_auth_method="client_secret_post")
     assert confidential["client_secret"] and confidential["client_secret_expires_at"] == 0
-    status, headers, _ = call(plugin, "GET", "/oauth/authorize", query=authorize_query(public["client_id"]))
+    status, headers, _ = consented(plugin, authorize_query(public["client_id"]))
     assert status == 302 and headers["location"].startswith(UPSTREAM + "/authorize?")
 
 
@@ -158,6 +182,7 @@ BAD_REGISTRATIONS = [
     ({"token_endpoint_auth_method": "private_key_jwt"}, "invalid_client_metadata"),
     ({"grant_types": ["client_credentials"]}, "invalid_client_metadata"),
     ({"response_types": ["token"]}, "invalid_client_metadata"),
+    ({"grant_types": [{}]}, "invalid_client_metadata"),
 ]
 
 
@@ -177,7 +202,7 @@ def test_malformed_registration_bodies(plugin, raw):
 # -- authorize ---------------------------------------------------------------------------------------
 def test_authorize_sends_the_user_to_the_provider_with_a_sealed_state(plugin):
     client = register(plugin)["client_id"]
-    status, headers, _ = call(plugin, "GET", "/oauth/authorize", query=authorize_query(client))
+    status, headers, _ = consented(plugin, authorize_query(client))
     assert status == 302
     q = query_of(headers["location"])
     assert q["client_id"] == "upstream-client" and q["redirect_uri"] == ORIGIN + "/oauth/callback"
@@ -230,6 +255,9 @@ def test_bad_authorize_requests_go_back_to_the_client_with_an_error(plugin, chan
     ("https://chatgpt.com:444/aip/g-abc/oauth/callback", False),
     ("https://chatgpt.com:abc/aip/g-abc/oauth/callback", False),
     ("https://[::1/aip/g-abc/oauth/callback", False),
+    ("https://evil.example\\@chatgpt.com/aip/g-1/oauth/callback", False),  # a browser reads \\ as /
+    ("https://evil.example@chatgpt.com/aip/g-1/oauth/callback", False),
+    ("https://chatgpt.com/aip/g-%2e%2e/oauth/callback", False),
 ])
 def test_the_gpt_actions_client_accepts_only_chatgpt_callbacks(plugin, redirect, ok):
     query = {"response_type": "code", "client_id": "upstream-client", "redirect_uri": redirect, "state": "gpt"}
@@ -239,13 +267,47 @@ def test_the_gpt_actions_client_accepts_only_chatgpt_callbacks(plugin, redirect,
 
 # -- callback and token --------------------------------------------------------------------------
 def _code_for(plugin, client: str, upstream_code: str = "up-code-1") -> str:
-    _, headers, _ = call(plugin, "GET", "/oauth/authorize", query=authorize_query(client))
+    _, headers, _ = consented(plugin, authorize_query(client))
     state = query_of(headers["location"])["state"]
     status, headers, _ = call(plugin, "GET", "/oauth/callback", query={"code": upstream_code, "state": state})
     assert status == 302 and headers["location"].startswith(REDIRECT + "?")
     q = query_of(headers["location"])
     assert q["state"] == "st-1" and q["iss"] == ORIGIN
     return q["code"]
+
+
+def test_the_consent_page_names_the_client_and_is_bound_to_the_browser(plugin):
+    client = register(plugin, client_name="<script>alert(1)</script> Evil")["client_id"]
+    status, headers, page = call(plugin, "GET", "/oauth/authorize", query=authorize_query(client))
+    assert status == 200 and "<script>alert" not in page and "&lt;script&gt;" in page and "127.0.0.1:33418" in page
+    assert headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in headers["content-security-policy"]
+    cookie = LAST["cookies"][0]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
+    form = urlencode(consent_form(page))
+    ctype = {"content-type": "application/x-www-form-urlencoded"}
+    for cookies in (None, ["plugin_oauth_consent=forged"], [cookie.split(";", 1)[0] + "x"]):
+        status, headers, body = call(plugin, "POST", "/oauth/authorize", body=form, headers=ctype, cookies=cookies)
+        refused(status, body, "invalid_request")  # an attacker's auto-submitted form carries no such cookie
+        assert "location" not in headers
+    other = register(plugin)["client_id"]
+    call(plugin, "GET", "/oauth/authorize", query=authorize_query(other))
+    status, _, body = call(plugin, "POST", "/oauth/authorize", body=form, headers=ctype,
+                           cookies=[LAST["cookies"][0].split(";", 1)[0]])  # another page's cookie
+    refused(status, body, "invalid_request")
+
+
+def test_deny_goes_back_with_access_denied(plugin):
+    client = register(plugin)["client_id"]
+    status, headers, _ = consented(plugin, authorize_query(client), decision="deny")
+    assert status == 302 and headers["location"].startswith(REDIRECT + "?")
+    q = query_of(headers["location"])
+    assert q["error"] == "access_denied" and q["state"] == "st-1" and q["iss"] == ORIGIN
+
+
+def test_a_client_without_the_refresh_grant_cannot_refresh(plugin):
+    client = register(plugin, grant_types=["authorization_code"])["client_id"]
+    status, _, body = token(plugin, {"grant_type": "refresh_token", "refresh_token": "x.y", "client_id": client})
+    refused(status, body, "unauthorized_client")
 
 
 def test_the_callback_hands_the_client_a_signed_code(plugin):
@@ -259,16 +321,30 @@ def test_the_callback_hands_the_client_a_signed_code(plugin):
 ], ids=["mac", "prefix", "dots", "empty", "no mac", "half"])
 def test_a_tampered_state_is_refused(plugin, mutate):
     client = register(plugin)["client_id"]
-    _, headers, _ = call(plugin, "GET", "/oauth/authorize", query=authorize_query(client))
+    _, headers, _ = consented(plugin, authorize_query(client))
     state = query_of(headers["location"])["state"]
     status, headers, body = call(plugin, "GET", "/oauth/callback", query={"code": "c", "state": mutate(state)})
     refused(status, body, "invalid_request")
     assert "location" not in headers
 
 
+@pytest.mark.parametrize(("method", "path", "fields"), [
+    ("GET", "/oauth/callback", {"state": "a.é", "code": "x"}),
+    ("GET", "/oauth/authorize", {"client_id": "dyn.a.é"}),
+    ("POST", "/oauth/token", {"grant_type": "authorization_code", "code": "a.é", "client_id": "dyn.a.é"}),
+])
+def test_non_ascii_seals_are_refused_not_a_500(plugin, method, path, fields):
+    if method == "GET":
+        status, _, _ = call(plugin, method, path, query=fields)
+    else:
+        status, _, _ = call(plugin, method, path, body=urlencode(fields),
+                            headers={"content-type": "application/x-www-form-urlencoded"})
+    assert status in (400, 401)
+
+
 def test_an_expired_state_is_refused(plugin, monkeypatch):
     client = register(plugin)["client_id"]
-    _, headers, _ = call(plugin, "GET", "/oauth/authorize", query=authorize_query(client))
+    _, headers, _ = consented(plugin, authorize_query(client))
     state = query_of(headers["location"])["state"]
     later = time.time() + 601
     monkeypatch.setattr(time, "time", lambda: later)

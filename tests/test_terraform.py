@@ -20,6 +20,7 @@ import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlencode
 
 import hcl2
 import pytest
@@ -482,10 +483,17 @@ def _assert_oauth_deployed(aws: dict, project: Path, out: dict, tmp_path: Path, 
     assert refused["statusCode"] == 401 and "resource_metadata=" in refused["headers"]["www-authenticate"]
     assert registered["statusCode"] == 201, registered  # signed with the secret read from SSM (moto)
     client_id = json.loads(registered["body"])["client_id"]
-    (authorize,) = _run_zip(project, env, [event("GET", "/oauth/authorize", query={
+    secret_env = {"PLUGIN_OAUTH_CLIENT_SECRET": secret}
+    (page,) = _run_zip(project, env, [event("GET", "/oauth/authorize", query={
         "response_type": "code", "client_id": client_id, "redirect_uri": "http://127.0.0.1:9/cb",
         "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256",
-        "state": "s1"})], tmp_path, {"PLUGIN_OAUTH_CLIENT_SECRET": secret})
+        "state": "s1"})], tmp_path, secret_env)
+    assert page["statusCode"] == 200 and "Allow access" in page["body"]  # the consent page, then Allow:
+    txn = re.search(r'name="txn" value="([^"]+)"', page["body"]).group(1)
+    allow = event("POST", "/oauth/authorize", urlencode({"txn": txn, "decision": "allow"}))
+    allow["headers"]["content-type"] = "application/x-www-form-urlencoded"
+    allow["cookies"] = [page["cookies"][0].split(";", 1)[0]]
+    (authorize,) = _run_zip(project, env, [allow], tmp_path, secret_env)
     location = authorize["headers"]["location"]
     assert authorize["statusCode"] == 302 and location.startswith(env["PLUGIN_OAUTH_AUTHORIZE_URL"] + "?")
     assert f"client_id={env['PLUGIN_OAUTH_CLIENT_ID']}" in location

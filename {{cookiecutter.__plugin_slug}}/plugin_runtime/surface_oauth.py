@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -47,12 +48,13 @@ PATHS = {endpoint: path for _, path, endpoint in OAUTH_ROUTES}
 AUTHORIZE_PATH, CALLBACK_PATH, TOKEN_PATH = PATHS["authorize"], PATHS["callback"], PATHS["token"]
 REGISTER_PATH, AS_METADATA_PATH = PATHS["register"], PATHS["server"]
 TXN_SECONDS = 600
+CONSENT_COOKIE = "plugin_oauth_consent"
 CODE_SECONDS = 300
 SECRET_TTL = 900  # re-read the provider secret after this long (rotation)
 MAX_FIELD = 4096
 # GPT Actions' callback: ChatGPT's host and the GPT's id (the predefined client is confidential,
 # so a code sent here is useless to anyone without its secret).
-GPT_CALLBACK_HOSTS = ("chatgpt.com", "chat.openai.com")
+GPT_CALLBACK = re.compile(r"https://(?:chatgpt\.com|chat\.openai\.com)/aip/g-[A-Za-z0-9-]{1,64}/oauth/callback")
 _PKCE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
 
@@ -153,7 +155,7 @@ class Signer:
         if not isinstance(sealed, str) or len(sealed) > MAX_FIELD or sealed.count(".") != 1:
             return None
         body, mac = sealed.split(".")
-        if not self._hmac.compare_digest(mac, self.mac(kind, body)):
+        if not self.equal(mac, self.mac(kind, body)):  # bytes: compare_digest refuses non-ASCII str
             return None
         try:
             payload = json.loads(_unb64(body))
@@ -177,24 +179,16 @@ class Signer:
 
 # -- clients ------------------------------------------------------------------------------------
 class Client:
-    __slots__ = ("auth_method", "client_id", "redirect_uris", "secret")
+    __slots__ = ("auth_method", "client_id", "grants", "name", "redirect_uris", "secret")
 
-    def __init__(self, client_id: str, redirect_uris: list[str], auth_method: str, secret: str | None) -> None:
+    def __init__(self, client_id: str, redirect_uris: list[str], auth_method: str, secret: str | None,
+                 name: str = "", grants: tuple[str, ...] = ("authorization_code", "refresh_token")) -> None:
         self.client_id, self.redirect_uris = client_id, redirect_uris
-        self.auth_method, self.secret = auth_method, secret
+        self.auth_method, self.secret, self.name, self.grants = auth_method, secret, name, grants
 
     def allows(self, redirect_uri: str) -> bool:
-        if self.auth_method == "predefined":
-            try:
-                parts = urlsplit(redirect_uri)
-                port = parts.port
-            except ValueError:  # a malformed port or IPv6 host: not ChatGPT's callback
-                return False
-            segments = parts.path.split("/")
-            return (parts.scheme == "https" and parts.hostname in GPT_CALLBACK_HOSTS and not parts.query
-                    and not parts.fragment and len(segments) == 5 and segments[1] == "aip"
-                    and segments[2].startswith("g-") and segments[2][2:].replace("-", "").isalnum()
-                    and segments[3:] == ["oauth", "callback"] and port is None)
+        if self.auth_method == "predefined":  # ChatGPT's GPT-Action callback, matched on the raw string
+            return GPT_CALLBACK.fullmatch(redirect_uri) is not None
         return redirect_uri in self.redirect_uris
 
 
@@ -255,7 +249,9 @@ class Facade:
             return None
         method = str(payload.get("m", "none"))
         secret = None if method == "none" else self.signer.mac("secret", client_id)
-        return Client(client_id, [str(u) for u in payload["r"]], method, secret)
+        grants = payload.get("g") or ["authorization_code", "refresh_token"]
+        return Client(client_id, [str(u) for u in payload["r"]], method, secret, str(payload.get("n", "")),
+                      tuple(str(g) for g in grants))
 
     def authenticate_client(self, form: dict[str, str]) -> Client:
         """The client of a token request, authenticated as it registered (RFC 6749 2.3)."""
@@ -307,7 +303,8 @@ class Facade:
             raise OAuthError(400, "invalid_client_metadata",
                              "token_endpoint_auth_method must be none, client_secret_post or client_secret_basic")
         grants = doc.get("grant_types", ["authorization_code"])
-        if not isinstance(grants, list) or not set(grants) <= {"authorization_code", "refresh_token"}:
+        if (not isinstance(grants, list) or not all(isinstance(g, str) for g in grants)
+                or not set(grants) <= {"authorization_code", "refresh_token"}):
             raise OAuthError(400, "invalid_client_metadata", "grant_types may be authorization_code and refresh_token")
         responses = doc.get("response_types", ["code"])
         if responses != ["code"]:
@@ -316,7 +313,8 @@ class Facade:
         name = name[:200] if isinstance(name, str) else ""
         issued = int(time.time())
         nonce = _b64(os.urandom(9))  # two identical registrations still get two clients
-        client_id = "dyn." + self.signer.seal("client", {"r": uris, "m": method, "n": name, "t": issued, "j": nonce})
+        client_id = "dyn." + self.signer.seal("client", {"r": uris, "m": method, "n": name, "t": issued, "j": nonce,
+                                                          "g": grants})
         answer = {"client_id": client_id, "client_id_issued_at": issued, "redirect_uris": uris,
                   "token_endpoint_auth_method": method, "grant_types": grants, "response_types": ["code"]}
         if name:
@@ -356,9 +354,59 @@ class Facade:
         scope = self.upstream_scope(q.get("scope"))
         txn = self.signer.seal("txn", {"c": client.client_id, "r": redirect_uri, "p": challenge, "s": state,
                                        "o": scope, "i": self.origin, "exp": int(time.time()) + TXN_SECONDS})
+        if client.auth_method == "predefined":  # the owner's own GPT Action: configured, not registered
+            return self.to_provider(txn, scope)
+        return self.consent_page(client, redirect_uri, txn)
+
+    def to_provider(self, txn: str, scope: str) -> dict:
         upstream = provider_endpoints(self.settings)["authorize"]
         return _redirect(upstream, {"response_type": "code", "client_id": self.settings.client_id,
                                     "redirect_uri": self.callback_url, "scope": scope, "state": txn})
+
+    def consent_page(self, client: Client, redirect_uri: str, txn: str) -> dict:
+        """Anyone can register a client, and the provider's login shows only this API's name: so the
+        user is asked, here, whether this client may act for them (the confused-deputy defence).
+        The answer is bound to this browser: a cookie only this page sets, never sent cross-site."""
+        from html import escape
+
+        who = escape(client.name or "An application")
+        where = escape(urlsplit(redirect_uri).netloc or redirect_uri)
+        plugin = escape(str(self.registry.manifest.get("name_for_human", "this plugin")))
+        page = (
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Allow access?</title>"
+            "<meta name=\"viewport\" content=\"width=device-width\"><style>body{font:16px system-ui;max-width:32rem;"
+            "margin:3rem auto;padding:0 1rem}button{font:inherit;padding:.5rem 1rem;margin-right:.5rem}</style>"
+            f"</head><body><h1>Allow access to {plugin}?</h1><p><strong>{who}</strong> wants to use {plugin} "
+            f"as you. After you sign in, it will be sent to <code>{where}</code>.</p>"
+            "<p>Only continue if you started this from that application.</p>"
+            + "".join(f"<form method=\"post\" action=\"{AUTHORIZE_PATH}\"><input type=\"hidden\" name=\"txn\" "
+                      f"value=\"{escape(txn)}\"><input type=\"hidden\" name=\"decision\" value=\"{value}\">"
+                      f"<button type=\"submit\">{label}</button></form>"
+                      for value, label in (("allow", "Allow"), ("deny", "Deny")))
+            + "</body></html>")
+        secure = "; Secure" if self.origin.startswith("https://") else ""
+        cookie = f"{CONSENT_COOKIE}={self.signer.mac('consent', txn)}; Path={AUTHORIZE_PATH}; HttpOnly; SameSite=Lax" \
+                 f"; Max-Age={TXN_SECONDS}{secure}"
+        return {"statusCode": 200, "cookies": [cookie], "body": page,
+                "headers": {"content-type": "text/html; charset=utf-8", **_NO_STORE, "x-frame-options": "DENY",
+                            "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                                                       "frame-ancestors 'none'"}}
+
+    def consent(self) -> dict:
+        """The user's answer on the consent page: on to the provider, or back with access_denied."""
+        try:
+            form = dict(parse_qsl(self.req.body.decode("utf-8"), max_num_fields=8))
+        except (UnicodeDecodeError, ValueError):
+            form = {}
+        txn = self.signer.open("txn", form.get("txn"))
+        cookie = self.req.cookies.get(CONSENT_COOKIE, "")
+        if txn is None or not self.signer.equal(cookie, self.signer.mac("consent", form.get("txn", ""))):
+            raise OAuthError(400, "invalid_request", "this consent was not given on this browser's consent page, "
+                                                     "or it expired; start again from the application")
+        if form.get("decision") != "allow":
+            back = {"state": txn["s"]} if txn.get("s") else {}
+            return _redirect(txn["r"], {"error": "access_denied", **back, "iss": txn["i"]})
+        return self.to_provider(form["txn"], txn["o"])
 
     def callback(self) -> dict:
         q = self.req.query
@@ -404,6 +452,8 @@ class Facade:
             answer = self.upstream({"grant_type": "authorization_code", "code": code["u"],
                                     "redirect_uri": self.callback_url})
         elif grant == "refresh_token":
+            if "refresh_token" not in client.grants:
+                raise OAuthError(400, "unauthorized_client", "this client did not register the refresh_token grant")
             wrapped = self.signer.open("refresh", form.get("refresh_token"))
             if wrapped is None or wrapped["c"] != client.client_id:
                 raise OAuthError(400, "invalid_grant", "the refresh token is invalid or for another client")
@@ -461,37 +511,66 @@ class Facade:
 
 
 _documents: dict[str, Client] = {}
+_refused: dict[str, float] = {}  # CIMD URLs that failed, not fetched again for a minute
+
+
+def public_host(host: str) -> bool:
+    """Whether every address ``host`` resolves to is a public one (no loopback, private, link-local
+    or reserved address: a client metadata document lives on a client's own public site)."""
+    import ipaddress
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, 443, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return False
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        mapped = getattr(address, "ipv4_mapped", None) or address
+        if not mapped.is_global or mapped.is_multicast:
+            return False
+    return bool(infos)
 
 
 def metadata_document_client(url: str) -> Client | None:
-    """A CIMD client: its id is the https URL of its metadata document (fetched, cached)."""
+    """A CIMD client: its id is the https URL of its metadata document (fetched without following
+    redirects, only from a public address, cached; a failure is not retried for a minute)."""
     found = _documents.get(url)
     if found is not None:
         return found
+    if time.monotonic() - _refused.get(url, -3600.0) < 60:
+        return None
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 (raises on a malformed port)
     except ValueError:
         return None
     loopback = parts.hostname in ("127.0.0.1", "localhost") and os.environ.get("PLUGIN_OAUTH_LOOPBACK_CLIENTS") == "1"
-    if not (parts.scheme == "https" or loopback) or not parts.hostname or parts.fragment:
+    if not (parts.scheme == "https" or loopback) or not parts.hostname or parts.fragment or "\\" in url:
         return None
-    if not loopback and parts.hostname.replace(".", "").isdigit():
-        return None  # an IP literal: metadata documents live on a client's own domain
-    import urllib.request
+    if not loopback and not public_host(parts.hostname):
+        if len(_refused) > 1024:
+            _refused.clear()
+        _refused[url] = time.monotonic()
+        return None
+    from .model_jwt import http_get  # no redirects, size-capped
 
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (https checked above)
-            doc = json.loads(response.read(16_384))
+        doc = json.loads(http_get(url, timeout=5, max_bytes=16_384))
     except (OSError, ValueError, RecursionError) as exc:
         log.error(f"oauth: cannot read the client metadata document {url[:200]}: {type(exc).__name__}")
-        return None
+        doc = None
     uris = doc.get("redirect_uris") if isinstance(doc, dict) else None
     if (not isinstance(doc, dict) or doc.get("client_id") != url or not isinstance(uris, list)
             or not uris or any(redirect_uri_problem(u) for u in uris)
             or doc.get("token_endpoint_auth_method", "none") != "none"):
+        if len(_refused) > 1024:
+            _refused.clear()
+        _refused[url] = time.monotonic()
         return None
-    client = _documents[url] = Client(url, [str(u) for u in uris], "none", None)
+    name = doc.get("client_name")
+    client = _documents[url] = Client(url, [str(u) for u in uris], "none", None,
+                                      name if isinstance(name, str) else "")
     if len(_documents) > 256:
         _documents.clear()
     return client
@@ -512,8 +591,8 @@ def handle(registry: Registry, config: AuthConfig, req: Request, endpoint: str) 
     if endpoint == "server":
         return json_response(200, server_metadata(registry, config, origin), {"cache-control": "max-age=300"})
     facade = Facade(registry, config, req)
-    return {"register": facade.register, "authorize": facade.authorize, "callback": facade.callback,
-            "token": facade.token}[endpoint]()
+    return {"register": facade.register, "authorize": facade.authorize, "consent": facade.consent,
+            "callback": facade.callback, "token": facade.token}[endpoint]()
 
 
 __all__ = ["AS_METADATA_PATH", "AUTHORIZE_PATH", "CALLBACK_PATH", "REGISTER_PATH", "TOKEN_PATH", "handle"]

@@ -25,6 +25,7 @@ OAUTH_ROUTES = (
     ("GET", "/.well-known/oauth-authorization-server", "server"),
     ("POST", "/oauth/register", "register"),
     ("GET", "/oauth/authorize", "authorize"),
+    ("POST", "/oauth/authorize", "consent"),
     ("GET", "/oauth/callback", "callback"),
     ("POST", "/oauth/token", "token"),
 )
@@ -85,7 +86,7 @@ def parse_json(data: bytes, what: str = "request body") -> object:
 class Request:
     """The parts of an API Gateway HTTP API (payload 2.0) event the runtime uses."""
 
-    __slots__ = ("_ctx", "body", "headers", "method", "path", "query", "request_id")
+    __slots__ = ("_ctx", "body", "cookies", "headers", "method", "path", "query", "request_id")
 
     def __init__(self, event: object) -> None:
         if not isinstance(event, dict):
@@ -103,6 +104,9 @@ class Request:
         raw_headers = event.get("headers")
         self.headers = ({k.lower(): v for k, v in raw_headers.items() if isinstance(k, str) and isinstance(v, str)}
                         if isinstance(raw_headers, dict) else {})
+        cookies = event.get("cookies")  # payload 2.0 moves Cookie headers here, one "name=value" each
+        self.cookies = ({k.strip(): v.strip() for k, _, v in (c.partition("=") for c in cookies if isinstance(c, str))}
+                        if isinstance(cookies, list) else {})
         query = event.get("queryStringParameters")
         self.query = ({k: v for k, v in query.items() if isinstance(k, str) and isinstance(v, str)}
                       if isinstance(query, dict) else {})
@@ -134,9 +138,11 @@ class Request:
             host = self.headers.get("host", "")
         if not host or len(host) > 253 or not _HOST_CHARS.issuperset(host):
             raise HTTPError(400, "invalid_host", "the Host header is missing or not a valid host name")
-        proto = self.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+        # Only a developer's own machine is reached over plain HTTP: API Gateway serves https only,
+        # and a client-sent X-Forwarded-Proto must not turn an issuer or a document URL into http.
+        local = host.split(":")[0] in ("localhost", "127.0.0.1") or host.startswith("[::1]")
+        proto = self.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower() if local else "https"
         if proto not in ("http", "https"):
-            local = host.split(":")[0] in ("localhost", "127.0.0.1", "[") or host.startswith("[::1]")
             proto = "http" if local else "https"
         return f"{proto}://{host}"
 

@@ -436,3 +436,60 @@ def test_fuzzed_facade_requests_never_fail_the_server(plugin, endpoint, fields):
 def test_refusal_count(plugin):
     """Keeps the number of refused attack cases visible (pytest -s)."""
     print(f"\noauth facade: {STATS['refused']} hostile or malformed requests refused")
+
+
+# -- CIMD: the client id is the URL of its metadata document -------------------------------------------
+@pytest.fixture
+def documents(monkeypatch):
+    """A loopback server of client metadata documents (allowed only with PLUGIN_OAUTH_LOOPBACK_CLIENTS=1,
+    as on a developer's machine; deployed, a document must be https on a public address)."""
+    import http.server
+    import threading
+
+    monkeypatch.setenv("PLUGIN_OAUTH_LOOPBACK_CLIENTS", "1")
+
+    class Docs(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            base = f"http://127.0.0.1:{self.server.server_address[1]}"
+            if self.path == "/redirect":
+                self.send_response(302)
+                self.send_header("location", base + "/client.json")
+                self.end_headers()
+                return
+            doc = {"client_id": base + self.path, "client_name": "CIMD app", "redirect_uris": [REDIRECT]}
+            if self.path == "/wrong-id":
+                doc["client_id"] = "https://other.example/client.json"
+            data = json.dumps(doc).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Docs)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_a_metadata_document_client_signs_in_after_consent(plugin, documents):
+    client = documents + "/client.json"
+    status, headers, _ = consented(plugin, authorize_query(client))
+    assert status == 302 and headers["location"].startswith(UPSTREAM + "/authorize?")
+
+
+@pytest.mark.parametrize("path", ["/redirect", "/wrong-id"])
+def test_bad_metadata_documents_are_refused(plugin, documents, path):
+    status, headers, body = call(plugin, "GET", "/oauth/authorize", query=authorize_query(documents + path))
+    refused(status, body, "invalid_client")
+    assert "location" not in headers
+
+
+def test_metadata_documents_must_be_https_on_a_public_address(plugin):
+    for client in ("http://example.com/c.json", "https://127.0.0.1/c.json", "https://[::ffff:a9fe:a9fe]/c.json",
+                   "https://localhost/c.json", "https://10.0.0.1/c.json"):
+        status, _, body = call(plugin, "GET", "/oauth/authorize", query=authorize_query(client))
+        refused(status, body, "invalid_client")

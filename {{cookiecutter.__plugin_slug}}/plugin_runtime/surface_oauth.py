@@ -125,14 +125,6 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def _unb64(text: str) -> bytes:
-    import base64
-
-    if not text or len(text) > 8192 or not all(c.isalnum() or c in "-_" for c in text):
-        raise ValueError("not base64url")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 class Signer:
     """HMAC-SHA-256 seals for the facade's stateless artefacts, one purpose per ``kind``."""
 
@@ -158,7 +150,9 @@ class Signer:
         if not self.equal(mac, self.mac(kind, body)):  # bytes: compare_digest refuses non-ASCII str
             return None
         try:
-            payload = json.loads(_unb64(body))
+            from .model_jwt import b64url_decode  # strict and canonical: only our own spelling opens
+
+            payload = json.loads(b64url_decode(body))
         except (ValueError, RecursionError):
             return None
         if not isinstance(payload, dict):

@@ -16,11 +16,10 @@ from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
 _TFVAR = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*("(?:[^"\\]|\\.)*")\s*(?:#.*)?$')
-# One entry of an HCL map written one per line: "name" = "value" (or name = "value").
-_MAP_LINE = re.compile(r'^\s*("(?:[^"\\]|\\.)*"|[A-Za-z_][A-Za-z0-9_-]*)\s*=\s*("(?:[^"\\]|\\.)*")\s*,?\s*(?:#.*)?$')
-SECRETS_FILE = ".secrets.env"  # local values of the secrets (git-ignored); deployed ones live in SSM
 _STRING = r'"(?:[^"\\]|\\.)*"'
-_MAP_ENTRY = re.compile(r'([A-Za-z_][A-Za-z0-9_]*|' + _STRING + r')\s*=\s*(' + _STRING + r')')
+# One entry of an HCL map of strings ("name" = "value" or name = "value"), with its separator.
+_MAP_ENTRY = re.compile(r'\s*(' + _STRING + r'|[A-Za-z_][A-Za-z0-9_-]*)\s*=\s*(' + _STRING + r')\s*,?')
+SECRETS_FILE = ".secrets.env"  # local values of the secrets (git-ignored); deployed ones live in SSM
 
 
 class BuildError(Exception):
@@ -63,13 +62,21 @@ def load_plugin(project: Path = PROJECT, handler: str | None = None):
     return plugin
 
 
+def _closing_brace(line: str) -> int | None:
+    """Where the ``{`` that opens a map on ``line`` closes on the same line (None if it does not);
+    braces and ``#`` inside quoted strings do not count, nor anything after a comment."""
+    masked = re.sub(_STRING, lambda m: "x" * len(m.group()), line).split("#", 1)[0]
+    close = masked.find("}", masked.find("{") + 1)
+    return close if close != -1 else None
+
+
 def map_block(text: str, name: str) -> tuple[int, int] | None:
     """(first, last) line index of ``name = { ... }`` in tfvars text, or None when absent."""
     lines = text.splitlines()
     start = re.compile(r"^\s*" + re.escape(name) + r"\s*=\s*\{")
     for i, line in enumerate(lines):
         if start.match(line):
-            if line.rstrip().endswith("}"):
+            if _closing_brace(line) is not None:
                 return i, i
             for j in range(i + 1, len(lines)):
                 if lines[j].strip().startswith("}"):
@@ -79,24 +86,29 @@ def map_block(text: str, name: str) -> tuple[int, int] | None:
 
 
 def read_tfvars_map(project: Path, name: str) -> dict[str, str]:
-    """A map of strings in terraform.tfvars written one entry per line (as plugin_tools.keys writes it)."""
+    """A map of strings in terraform.tfvars (``api_keys``, ``settings``): entries one per line, as
+    plugin_tools.keys writes them, or several on a line (``{ A = "x", B = "y" }``)."""
     path = project / "terraform.tfvars"
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     found = map_block(text, name)
     if found is None:
         return {}
     lines = text.splitlines()[found[0]:found[1] + 1]
-    inner = [lines[0].split("{", 1)[1].rsplit("}", 1)[0]] if found[0] == found[1] else lines[1:-1]
+    one = lines[0]
+    inner = [one[one.index("{") + 1:_closing_brace(one)]] if found[0] == found[1] else lines[1:-1]
     values: dict[str, str] = {}
     for number, line in enumerate(inner, start=found[0] + (1 if found[0] == found[1] else 2)):
         if not line.strip() or line.strip().startswith("#"):
             continue
-        match = _MAP_LINE.match(line)
-        if not match:
-            raise BuildError(f"terraform.tfvars, line {number}: write {name} entries one per line as "
+        position = 0
+        while (entry := _MAP_ENTRY.match(line, position)) is not None:
+            key, value = entry.groups()
+            values[json.loads(key) if key.startswith('"') else key] = json.loads(value)
+            position = entry.end()
+        rest = line[position:].strip()
+        if position == 0 or (rest and not rest.startswith("#")):
+            raise BuildError(f"terraform.tfvars, line {number}: write {name} entries as "
                              '"name" = "value"')
-        key = match.group(1)
-        values[json.loads(key) if key.startswith('"') else key] = json.loads(match.group(2))
     return values
 
 
@@ -148,8 +160,7 @@ def read_tfvars_block(name: str, project: Path = PROJECT) -> str | None:
 
 def read_tfvars_settings(project: Path = PROJECT) -> dict[str, str]:
     """The ``settings`` map of terraform.tfvars: the Lambda's environment once deployed."""
-    block = read_tfvars_block("settings", project) or ""
-    return {json.loads(k) if k.startswith('"') else k: json.loads(v) for k, v in _MAP_ENTRY.findall(block)}
+    return read_tfvars_map(project, "settings")
 
 
 def read_tfvars_secrets(project: Path = PROJECT) -> list[str]:

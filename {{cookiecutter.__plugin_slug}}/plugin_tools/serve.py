@@ -312,6 +312,9 @@ def load_handler(project: Path):
     """The lambda_handler named in terraform.tfvars, or one that explains why it cannot load."""
     try:
         apply_auth_environment(project)  # like the deployed Lambda: auth and key hashes from terraform.tfvars
+        for name in load_local_environment(project):  # settings from terraform.tfvars, secrets from .secrets.env
+            print(f"serve: secret {name} has no local value: add {name}=... to {SECRETS_FILE}", file=sys.stderr,
+                  flush=True)
         return load_plugin(project).lambda_handler
     except BuildError as exc:
         message = str(exc)
@@ -334,8 +337,6 @@ def run_child(fd: int, allowed_hosts: frozenset[str]) -> int:
     server.socket.close()
     server.socket = sock
     server.allowed_hosts = allowed_hosts
-    for name in load_local_environment(PROJECT):  # settings from terraform.tfvars, secrets from .secrets.env
-        print(f"serve: secret {name} has no local value: add {name}=... to {SECRETS_FILE}", file=sys.stderr, flush=True)
     server.lambda_handler = load_handler(PROJECT)
 
     def watch_parent() -> None:

@@ -20,6 +20,28 @@ LEFTOVER = re.compile(r"\{\{\s*cookiecutter\.|\{%|\{\{-?\s*\w")
 GITHUB_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")  # ${{ github.ref }}: GitHub's syntax, copied raw
 
 
+# A second operation as a user would add it to handler.py (after sumar, before lambda_handler).
+RESTAR = '''
+
+@plugin.operation(read_only=True)
+def restar(numero1: Numero, numero2: Numero) -> Suma:
+    """Resta dos números y devuelve el resultado.
+
+    Args:
+        numero1: El minuendo.
+        numero2: El sustraendo.
+    """
+    return {"resultado": numero1 - numero2}
+'''
+
+
+def with_operation(handler_source: str, operation: str = RESTAR) -> str:
+    """handler.py's text with ``operation`` added where a user would write it."""
+    marker = "\n\nlambda_handler = plugin.lambda_handler"
+    assert marker in handler_source, "handler.py no longer ends with lambda_handler = plugin.lambda_handler"
+    return handler_source.replace(marker, operation + marker)
+
+
 def bake(output_dir: Path, **context: str) -> Path:
     """Bake the template without prompts; returns the project folder."""
     return Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(output_dir), extra_context=context))

@@ -18,23 +18,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from bake_support import TEMPLATE, bake
+from bake_support import TEMPLATE, bake, with_operation
 
 PROJECT_DIR = "{{cookiecutter.__plugin_slug}}"
 # What a template repository needs; README, tests and benchmarks of this repository do not matter.
 TEMPLATE_PARTS = ("cookiecutter.json", "hooks", PROJECT_DIR)
-RESTAR = '''
-
-@plugin.operation(read_only=True)
-def restar(numero1: Numero, numero2: Numero) -> Suma:
-    """Resta dos números y devuelve el resultado.
-
-    Args:
-        numero1: El minuendo.
-        numero2: El sustraendo.
-    """
-    return {"resultado": numero1 - numero2}
-'''
 # Lines template commit B appends, one per file it changes.
 B_LINES = {
     "plugin_runtime/__init__.py": "# template B: a runtime change\n",
@@ -150,9 +138,7 @@ def test_update_merges_the_template_and_leaves_what_the_user_owns(tmp_path, env)
 
     # The user's edits: a second operation (rebuilt, as `make build` does), a requirement, a setting.
     handler = project / "handler.py"
-    handler.write_text(handler.read_text(encoding="utf-8").replace(
-        "\n\nlambda_handler = plugin.lambda_handler", RESTAR + "\n\nlambda_handler = plugin.lambda_handler"),
-        encoding="utf-8")
+    handler.write_text(with_operation(handler.read_text(encoding="utf-8")), encoding="utf-8")
     with (project / "requirements.txt").open("a", encoding="utf-8") as f:
         f.write("# the user's own requirement comes here\n")
     with (project / "terraform.tfvars").open("a", encoding="utf-8") as f:

@@ -7,20 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from bake_support import bake
-
-RESTAR = '''
-
-@plugin.operation(read_only=True)
-def restar(numero1: Numero, numero2: Numero) -> Suma:
-    """Resta dos números.
-
-    Args:
-        numero1: El minuendo.
-        numero2: El sustraendo.
-    """
-    return {"resultado": numero1 - numero2}
-'''
+from bake_support import bake, with_operation
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +31,7 @@ def test_adding_an_operation_keeps_the_projects_tests_green(baked):
     handler = baked / "handler.py"
     original = handler.read_text(encoding="utf-8")
     try:
-        edited = original.replace("\n\nlambda_handler = ", RESTAR + "\n\nlambda_handler = ")
-        handler.write_text(edited, encoding="utf-8")
+        handler.write_text(with_operation(original), encoding="utf-8")
         _rebuild(baked)
         run = _project_tests(baked)
         assert run.returncode == 0, run.stdout[-3000:]

@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from plugin_runtime.model_resource import WIDGET_SCHEME, Widget, inline_scripts
-from plugin_runtime.surface_mcp import STATUS_TEXT_LIMIT, WIDGET_MIME_TYPE
+from plugin_runtime.surface_mcp_catalog import STATUS_TEXT_LIMIT, WIDGET_MIME_TYPE
 
 from .lint_common import ERROR, WARNING, Finding, Report, kind_of
 

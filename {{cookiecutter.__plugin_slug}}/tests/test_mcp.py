@@ -20,7 +20,7 @@ import pytest
 from conftest import AUTH_MODE, PROJECT, UNKNOWN_OPERATION, caller, example, load_event, make_event, project_plugin
 
 from plugin_runtime import OperationError, Plugin
-from plugin_runtime import surface_mcp as server
+from plugin_runtime import surface_mcp_wire as server
 from plugin_runtime.model_schema import validate
 
 MODERN = "2026-07-28"

@@ -28,6 +28,15 @@ ERROR_SCHEMA = {
 }
 
 
+# What each status an operation declares with ``errors=[...]`` means, in its OpenAPI responses.
+DECLARED = {403: "The operation refused the caller.", 404: "Not found.", 409: "Conflicts with the current state.",
+            410: "Gone: no longer available.", 422: "Understood, but cannot be processed.",
+            429: "Too many requests: the operation's own limit; retry after Retry-After seconds.",
+            502: "A service the operation depends on failed.", 503: "Temporarily unavailable; retry later.",
+            504: "A service the operation depends on did not answer in time."}
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}}
+
+
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
@@ -80,7 +89,13 @@ def operation_object(op: Operation, protected: bool = False, oauth: AuthConfig |
         doc["responses"]["413"] = _error("The request body is too large.")
         doc["responses"]["415"] = _error("The body is not application/json.")
     doc["responses"]["429"] = _error("Too many requests: the API's throttling limit was reached; retry later.")
+    for status in op.errors:  # the OperationError statuses the operation declares (errors=[...])
+        if status != 400 and (status != 403 or oauth is None):
+            doc["responses"][str(status)] = _error(DECLARED[status])
+        if status in (429, 503):
+            doc["responses"][str(status)]["headers"] = RETRY_AFTER
     doc["responses"]["500"] = _error("The operation failed unexpectedly; its owner can read why in the logs.")
+    doc["responses"] = dict(sorted(doc["responses"].items()))
     doc["x-openai-isConsequential"] = not op.read_only
     return doc
 

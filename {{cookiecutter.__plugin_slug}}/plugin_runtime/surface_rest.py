@@ -56,6 +56,9 @@ def serve_operation(op: Operation, req: Request, path_params: dict[str, str], ct
     try:
         result = op.call(args, ctx)
     except OperationError as exc:
+        if exc.status != 400 and exc.status not in op.errors:
+            ctx.log.warning(f"{op.name} answered {exc.status}, which its errors= does not declare: "
+                            "openapi.json does not document it")
         retry = None if exc.retry_after is None else {"retry-after": str(exc.retry_after)}
         raise HTTPError(exc.status, ERROR_STATUSES[exc.status], exc.message or f"{op.name} refused this request",
                         retry) from None

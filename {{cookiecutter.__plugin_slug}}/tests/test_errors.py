@@ -141,3 +141,16 @@ def test_5xx_count_as_server_errors_and_4xx_as_client_errors(plugin, capsys, sur
     metrics = _metrics(capsys)
     assert (metrics["ClientErrors"], metrics["ServerErrors"]) == (client, server)
     assert metrics["level"] in ("INFO", "WARN", "ERROR")
+
+
+def test_an_undeclared_status_is_answered_and_logged_for_the_owner(capsys):
+    plugin = Plugin(root=str(PROJECT))
+
+    @plugin.operation
+    def buscar(x: int) -> Answer:
+        raise OperationError("no such thing", status=404)
+
+    capsys.readouterr()
+    code, _, body = rest(plugin, "buscar", {"x": 1})
+    assert (code, body["error"]) == (404, "not_found")
+    assert "buscar answered 404, which its errors= does not declare" in capsys.readouterr().err

@@ -11,7 +11,7 @@ from __future__ import annotations
 import typing
 
 from .model_context import Context
-from .model_schema import SchemaError, schema_for, strip_optional, validate
+from .model_schema import SchemaError, converter_for, schema_for, strip_optional, to_json, validate
 
 if typing.TYPE_CHECKING:
     from collections.abc import Callable
@@ -102,11 +102,13 @@ def parse_docstring(doc: str | None) -> tuple[str, str, dict[str, str]]:
 class Param:
     """One argument of an operation and where it travels in an HTTP request."""
 
-    __slots__ = ("default", "location", "name", "required", "schema")
+    __slots__ = ("convert", "default", "location", "name", "required", "schema")
 
-    def __init__(self, name: str, schema: dict, required: bool, default: object, location: str):
+    def __init__(self, name: str, schema: dict, required: bool, default: object, location: str,
+                 convert: Callable | None = None):
         self.name, self.schema, self.required = name, schema, required
         self.default, self.location = default, location
+        self.convert = convert  # JSON value -> date, Enum, dataclass, ... (None: the JSON value is it)
 
 
 class Operation:
@@ -159,7 +161,10 @@ class Operation:
                     raise SchemaError(f"{self.name}: {name!r} is the Context and cannot be a path parameter")
                 self.context_param = name
                 continue
-            schema = schema_for(hints[name])
+            try:
+                schema = schema_for(hints[name])
+            except SchemaError as exc:
+                raise SchemaError(f"{self.name}: parameter {name!r}: {exc}") from None
             if docs.get(name) and "description" not in schema:
                 schema["description"] = docs[name]
             _, optional = strip_optional(_unannotated(hints[name]))
@@ -169,14 +174,20 @@ class Operation:
             location = ("path" if name in in_path else "query" if self.method in QUERY_METHODS else "body")
             if location != "body" and schema.get("type") not in ("string", "integer", "number", "boolean"):
                 raise SchemaError(f"{self.name}: parameter {name!r} travels in the URL, so it must be a scalar")
-            self.params.append(Param(name, schema, required or location == "path", defaults.get(name), location))
+            self.params.append(Param(name, schema, required or location == "path", defaults.get(name), location,
+                                     converter_for(hints[name])))
+        self._converted = [p for p in self.params if p.convert is not None]
         self.input_schema = _object_schema(self.params)
         self.body_schema = _object_schema([p for p in self.params if p.location == "body"])
         self.has_body = self.method in BODY_METHODS
         returned = hints.get("return")
         if returned is None:
             raise SchemaError(f"{self.name}: add a return type hint (a TypedDict describes the answer best)")
-        out = schema_for(returned)
+        try:
+            out = schema_for(returned)
+        except SchemaError as exc:
+            raise SchemaError(f"{self.name}: return type: {exc}") from None
+        self._dumps = converter_for(returned) is not None  # results holding dates, Enums, dataclasses, ...
         self.wraps_result = out.get("type") != "object"
         self.output_schema = (
             {"type": "object", "properties": {"result": out}, "required": ["result"]} if self.wraps_result else out
@@ -185,9 +196,16 @@ class Operation:
     def call(self, arguments: dict, context: Context | None = None) -> dict:
         """Run the function with validated arguments (and the Context, when it asks for one);
         the answer is always a JSON object."""
+        if self._converted:
+            arguments = dict(arguments)
+            for p in self._converted:
+                if p.name in arguments:
+                    arguments[p.name] = p.convert(arguments[p.name])  # type: ignore[misc]
         if self.context_param is not None:
             arguments = {**arguments, self.context_param: context if context is not None else Context()}
         result = self.func(**arguments)
+        if self._dumps:
+            result = to_json(result)
         return {"result": result} if self.wraps_result else result
 
     def arguments_from_json(self, data: object) -> dict:

@@ -64,7 +64,10 @@ def text_parameters(func: Callable, what: str) -> tuple[str, str, list[Param]]:
         hint = hints.get(name)
         if hint is None:
             raise SchemaError(f"{what}: parameter {name!r} needs a type hint")
-        schema = schema_for(hint)
+        try:
+            schema = schema_for(hint)
+        except SchemaError as exc:
+            raise SchemaError(f"{what}: parameter {name!r}: {exc}") from None
         if schema.get("type") not in TEXT_KINDS:
             raise SchemaError(f"{what}: parameter {name!r} arrives as text, so it must be str, int, float, bool "
                               "or a Literal")

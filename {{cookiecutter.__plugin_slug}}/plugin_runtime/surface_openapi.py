@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .model_auth import BASE_SCOPE
+from .model_schema import to_json
 
 if TYPE_CHECKING:
     from .model_auth import AuthConfig
@@ -62,7 +63,7 @@ def operation_object(op: Operation, protected: bool = False, oauth: AuthConfig |
             continue
         schema = {k: v for k, v in p.schema.items() if k != "description"}
         if not p.required and p.default is not None:
-            schema["default"] = p.default
+            schema["default"] = to_json(p.default)
         entry = {"name": p.name, "in": p.location, "required": p.required, "schema": schema}
         if p.schema.get("description"):
             entry["description"] = _cut(p.schema["description"], PARAM_DESCRIPTION_LIMIT)

@@ -32,7 +32,7 @@ ERROR_SCHEMA = {
 # What each status an operation declares with ``errors=[...]`` means, in its OpenAPI responses.
 DECLARED = {403: "The operation refused the caller.", 404: "Not found.", 409: "Conflicts with the current state.",
             410: "Gone: no longer available.", 422: "Understood, but cannot be processed.",
-            429: "Too many requests: the operation's own limit; retry after Retry-After seconds.",
+            429: "Too many requests (the operation's own limit or the API's); retry after Retry-After seconds.",
             502: "A service the operation depends on failed.", 503: "Temporarily unavailable; retry later.",
             504: "A service the operation depends on did not answer in time."}
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}}

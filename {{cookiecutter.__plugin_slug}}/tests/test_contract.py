@@ -74,12 +74,14 @@ def test_zip_holds_exactly_the_sources(tmp_path):
     assert {"handler.py", "manifest.json", "logo.png", "plugin_runtime/plugin.py"} <= set(names)
     assert not any(n.startswith("tests/") or "__pycache__" in n for n in names)
     assert not any(n.startswith("plugin_tools/") for n in names)  # build, check, serve, invoke never run in Lambda
-    # The runtime with its auth, OAuth and MCP Apps surfaces, your handler.py and widgets, without
-    # the packages of requirements.txt (those come on top, and are yours to size): a small fraction
-    # of Lambda's 50 MB.
-    assert size < 96 * 1024, (f"lambda.zip holds {size:,} bytes of the project's own files (packages from "
-                              "requirements.txt not counted); large files matched by build.SOURCE_GLOBS, such "
-                              "as big widgets, belong elsewhere")
+    # The budget is the runtime's: what you add (handler.py, widgets, the packages of requirements.txt,
+    # which this zip leaves out) is yours, and only reported. The runtime with its auth, OAuth and
+    # MCP Apps surfaces is a small fraction of Lambda's 50 MB.
+    with zipfile.ZipFile(target) as zf:
+        runtime = sum(i.compress_size for i in zf.infolist() if i.filename.startswith("plugin_runtime/"))
+    assert runtime < 88 * 1024, (
+        f"plugin_runtime/ takes {runtime:,} of lambda.zip's {size:,} bytes (your own files: {size - runtime:,}); "
+        "the runtime grew past its budget: keep new runtime code lean, or raise the budget in this test on purpose")
 
 
 def test_tfvars_name_the_handler_and_the_files():

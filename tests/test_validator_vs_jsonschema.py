@@ -36,6 +36,29 @@ format_text = st.one_of(
     st.datetimes().map(lambda d: d.strftime("%Y-%m-%dT%H:%M:%SZ")), st.uuids().map(str),
     st.uuids().map(lambda u: str(u).upper()), st.uuids().map(lambda u: u.hex),
 )
+
+
+@st.composite
+def mutated(draw, base):
+    """A valid date, date-time or UUID with one to three edits: a character dropped, doubled,
+    replaced or inserted (digits, lookalikes, separators, a newline)."""
+    text = draw(base)
+    for _ in range(draw(st.integers(1, 3))):
+        if not text:
+            break
+        i = draw(st.integers(0, len(text) - 1))
+        edit = draw(st.sampled_from(["drop", "double", "replace", "insert"]))
+        char = draw(st.sampled_from("0123456789-:+.TtZz \n\u0663\uff11aAfFgG_{}"))
+        text = {"drop": text[:i] + text[i + 1:], "double": text[:i] + text[i] + text[i:],
+                "replace": text[:i] + char + text[i + 1:], "insert": text[:i] + char + text[i:]}[edit]
+    return text
+
+
+valid_format_text = st.one_of(st.dates().map(str), st.datetimes().map(lambda d: d.strftime("%Y-%m-%dT%H:%M:%SZ")),
+                              st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()),
+                              st.uuids().map(str))
+format_text = format_text | valid_format_text | mutated(valid_format_text)
+pattern_text = st.text(alphabet="AB-12x y\n\u0663", max_size=8)
 json_values = st.recursive(
     st.none() | st.booleans() | numbers | st.text(max_size=6) | format_text,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from("abcxy"), inner, max_size=4),
@@ -148,6 +171,27 @@ def test_what_passes_parses(schema_module, fmt, text, expected):
     assert schema_module.to_json(parsed) == expected
 
 
+@st.composite
+def string_schemas(draw):
+    schema: dict = {"type": "string"}
+    if draw(st.booleans()):
+        schema["format"] = draw(st.sampled_from(["date", "date-time", "uuid"]))
+    else:
+        schema["pattern"] = draw(st.sampled_from(PATTERNS))
+    return schema
+
+
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(schema=string_schemas(), value=format_text | pattern_text)
+def test_same_verdict_on_formats_and_patterns(schema_module, schema, value):
+    ours = schema_module.validate(schema, value)
+    theirs = Draft202012Validator(schema, format_checker=FORMATS).is_valid(value)
+    if (ours is None) != theirs:
+        assert theirs and _known_divergence(schema, value), (schema, value, ours)
+    if ours is None and "format" in schema:  # what passes parses, and back to the same instant or value
+        assert schema_module._FORMATS[schema["format"]](value) is not None
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(schema=schemas, value=json_values)
 def test_errors_are_one_readable_sentence(schema_module, schema, value):
@@ -161,3 +205,27 @@ def test_jsonschema_really_checks_the_formats():
     """Without rfc3339-validator jsonschema passes any date-time, and the comparison would prove nothing."""
     for fmt, bad in (("date", "2026-02-30"), ("date-time", "2026-12-03T08:30:00"), ("uuid", "x")):
         assert not FORMATS.conforms(bad, fmt), fmt
+
+
+VALID_TEXT = {"date": st.dates().map(str),
+              "date-time": st.datetimes(timezones=st.timezones() | st.just(None)).map(
+                  lambda d: d.isoformat() if d.tzinfo else d.strftime("%Y-%m-%dT%H:%M:%S.%fZ")),
+              "uuid": st.uuids().map(str)}
+
+
+@pytest.mark.parametrize("fmt", sorted(VALID_TEXT))
+def test_each_format_against_one_off_text(schema_module, fmt):
+    """Valid text with one to three edits, per format: the edits that matter (a digit dropped from
+    a month, an hour of 24, a brace) are drawn often enough to be found."""
+    schema = {"type": "string", "format": fmt}
+    validator = Draft202012Validator(schema, format_checker=FORMATS)
+
+    @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(value=VALID_TEXT[fmt] | mutated(VALID_TEXT[fmt]))
+    def check(value):
+        ours = schema_module.validate(schema, value) is None
+        theirs = validator.is_valid(value)
+        if ours != theirs:
+            assert theirs and _known_divergence(schema, value), (schema, value)
+
+    check()

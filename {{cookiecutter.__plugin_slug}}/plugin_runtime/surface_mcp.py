@@ -312,7 +312,8 @@ def _call_tool(plugin: Registry, params: dict, structured: bool, ctx: Context) -
         value = op.call(args, ctx)
     except OperationError as exc:  # 5xx: an upstream failed, which the owner's metrics count as a server error
         ctx.error = "server" if exc.status >= 500 else "client"
-        return _tool_error(exc.message or f"{name} refused this input")
+        retry = "" if exc.retry_after is None else f" (retry after {exc.retry_after} seconds)"
+        return _tool_error((exc.message or f"{name} refused this input") + retry)
     except Exception as exc:  # a bug in the operation: the owner reads the log, the model gets a sentence
         ctx.error = "server"
         ctx.log.exception(f"{name} failed: {type(exc).__name__}: {exc}")

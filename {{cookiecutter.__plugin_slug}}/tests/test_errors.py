@@ -85,6 +85,13 @@ def test_mcp_answers_a_tool_error_with_the_message(plugin, version, status):
     assert body["result"]["content"] == [{"type": "text", "text": f"failed with {status}"}]
 
 
+@pytest.mark.parametrize("version", ["2025-03-26", MODERN])
+def test_mcp_says_when_to_retry(plugin, version):
+    _, body = mcp(plugin, version, "fallar", {"status": 429, "retry": 30})
+    assert body["result"]["isError"] is True
+    assert body["result"]["content"][0]["text"] == "failed with 429 (retry after 30 seconds)"
+
+
 @pytest.mark.parametrize(("status", "kwargs", "words"), [
     (418, {}, "status 418 is not one an operation may answer"),
     (500, {}, "status 500"),

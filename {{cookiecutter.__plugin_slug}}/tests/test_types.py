@@ -204,3 +204,30 @@ def test_types_without_a_schema_fail_at_import_in_one_line(declaration, words):
         plugin.operation(namespace["op"])
     message = str(info.value)
     assert words in message and "\n" not in message, message
+
+
+def test_prompt_and_template_values_are_parsed_too():
+    plugin = Plugin(root=str(PROJECT))
+
+    @plugin.prompt
+    def agenda(dia: datetime.date, color: Color = Color.RED) -> str:
+        """La agenda de un día."""
+        assert isinstance(dia, datetime.date) and isinstance(color, Color)
+        return f"{dia.strftime('%A')} {color.value}"
+
+    @plugin.resource("data://agenda/{dia}")
+    def por_dia(dia: datetime.date) -> str:
+        """Un día."""
+        return dia.isoformat() + " " + str(dia.toordinal())
+
+    def ask(method: str, params: dict) -> dict:
+        message = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+        event = make_event("POST", "/mcp", message, headers={"mcp-protocol-version": "2025-06-18"})
+        return json.loads(plugin.lambda_handler(event, None)["body"])
+
+    got = ask("prompts/get", {"name": "agenda", "arguments": {"dia": "2026-12-03", "color": "verde"}})
+    assert got["result"]["messages"][0]["content"]["text"] == "Thursday verde", got
+    bad = ask("prompts/get", {"name": "agenda", "arguments": {"dia": "2026-13-03"}})
+    assert "dia must be a date" in bad["error"]["message"]
+    read = ask("resources/read", {"uri": "data://agenda/2026-12-03"})
+    assert read["result"]["contents"][0]["text"] == f"2026-12-03 {datetime.date(2026, 12, 3).toordinal()}"

@@ -263,7 +263,7 @@ def validate(schema: dict, value: object, where: str = "") -> str | None:
             return f"{label} must be a string, not {_type_name(value)}"
         fmt = schema.get("format")
         if fmt is not None and _FORMATS[fmt](value) is None:
-            return f"{label} must be {_FORMAT_WORDS[fmt]}, not {_show(value[:40])}"
+            return f"{label} must be {_FORMAT_WORDS[fmt]}, not {value[:40]!r}"
     elif kind == "boolean":
         if not isinstance(value, bool):
             return f"{label} must be true or false, not {_type_name(value)}"

@@ -61,7 +61,8 @@ format_text = format_text | valid_format_text | mutated(valid_format_text)
 pattern_text = st.text(alphabet="AB-12x y\n\u0663", max_size=8)
 json_values = st.recursive(
     st.none() | st.booleans() | numbers | st.text(max_size=6) | format_text,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from("abcxy"), inner, max_size=4),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.sampled_from("abcxy") | st.text(max_size=3), inner, max_size=4),  # hostile keys too
     max_leaves=12,
 )
 

@@ -436,6 +436,10 @@ def _same(a: object, b: object) -> bool:
 
 
 def _join(where: str, name: str) -> str:
+    """``where.name``; a key that is not a plain name (a caller's, in an open map or an unexpected
+    field) is shown quoted and cut, so a message stays one line."""
+    if not name.isidentifier():
+        name = repr(name[:40])
     return f"{where}.{name}" if where else name
 
 

@@ -269,7 +269,8 @@ def test_the_gpt_actions_client_accepts_only_chatgpt_callbacks(plugin, redirect,
 def _code_for(plugin, client: str, upstream_code: str = "up-code-1") -> str:
     _, headers, _ = consented(plugin, authorize_query(client))
     state = query_of(headers["location"])["state"]
-    status, headers, _ = call(plugin, "GET", "/oauth/callback", query={"code": upstream_code, "state": state})
+    status, headers, _ = call(plugin, "GET", "/oauth/callback", query={"code": upstream_code, "state": state},
+                              cookies=[c.split(";", 1)[0] for c in LAST["cookies"]])
     assert status == 302 and headers["location"].startswith(REDIRECT + "?")
     q = query_of(headers["location"])
     assert q["state"] == "st-1" and q["iss"] == ORIGIN
@@ -322,8 +323,9 @@ def test_the_callback_hands_the_client_a_signed_code(plugin):
 def test_a_tampered_state_is_refused(plugin, mutate):
     client = register(plugin)["client_id"]
     _, headers, _ = consented(plugin, authorize_query(client))
-    state = query_of(headers["location"])["state"]
-    status, headers, body = call(plugin, "GET", "/oauth/callback", query={"code": "c", "state": mutate(state)})
+    state, jar = query_of(headers["location"])["state"], [c.split(";", 1)[0] for c in LAST["cookies"]]
+    status, headers, body = call(plugin, "GET", "/oauth/callback", query={"code": "c", "state": mutate(state)},
+                                 cookies=jar)  # in the right browser: the state itself is refused
     refused(status, body, "invalid_request")
     assert "location" not in headers
 
@@ -345,10 +347,11 @@ def test_non_ascii_seals_are_refused_not_a_500(plugin, method, path, fields):
 def test_an_expired_state_is_refused(plugin, monkeypatch):
     client = register(plugin)["client_id"]
     _, headers, _ = consented(plugin, authorize_query(client))
-    state = query_of(headers["location"])["state"]
+    state, jar = query_of(headers["location"])["state"], [c.split(";", 1)[0] for c in LAST["cookies"]]
     later = time.time() + 601
     monkeypatch.setattr(time, "time", lambda: later)
-    refused(*call(plugin, "GET", "/oauth/callback", query={"code": "c", "state": state})[::2], "invalid_request")
+    refused(*call(plugin, "GET", "/oauth/callback", query={"code": "c", "state": state}, cookies=jar)[::2],
+            "invalid_request")
 
 
 def token(plugin, form: dict, headers: dict | None = None) -> tuple[int, dict, object]:

@@ -19,7 +19,10 @@ derived from the provider client's secret (which never leaves the Lambda):
 - a registered client id (DCR) carries its redirect URIs and auth method, its secret is an HMAC
   of the id (nothing to store); a CIMD client id is an https URL whose document is fetched;
 - the ``state`` sent to the provider carries the client's request (redirect URI, PKCE challenge,
-  state, scope) and expires in 10 minutes;
+  state, scope), expires in 10 minutes and is bound to the browser that approved it: the MAC of
+  a random nonce whose cookie only that browser holds; the callback requires the cookie and
+  clears it (single use without server state; the residual: a browser that keeps a cleared
+  cookie could replay its own callback, which the provider's single-use code refuses anyway);
 - our code carries the provider's code, the client, its redirect URI and PKCE challenge, and
   expires in 5 minutes. The provider's code is single-use and redeemable only with our secret,
   so a replayed or stolen code is refused upstream even inside those minutes; the PKCE verifier
@@ -49,6 +52,8 @@ AUTHORIZE_PATH, CALLBACK_PATH, TOKEN_PATH = PATHS["authorize"], PATHS["callback"
 REGISTER_PATH, AS_METADATA_PATH = PATHS["register"], PATHS["server"]
 TXN_SECONDS = 600
 CONSENT_COOKIE = "plugin_oauth_consent"
+FLOW_COOKIE = "plugin_oauth_flow_"  # + the flow's id: one cookie per sign-in in progress
+COOKIE_PATH = "/oauth"
 CODE_SECONDS = 300
 SECRET_TTL = 900  # re-read the provider secret after this long (rotation)
 MAX_FIELD = 4096
@@ -346,16 +351,28 @@ class Facade:
         if len(state) > 1024:
             return refuse("invalid_request", "state is longer than 1024 characters")
         scope = self.upstream_scope(q.get("scope"))
-        txn = self.signer.seal("txn", {"c": client.client_id, "r": redirect_uri, "p": challenge, "s": state,
-                                       "o": scope, "i": self.origin, "exp": int(time.time()) + TXN_SECONDS})
+        txn = {"c": client.client_id, "r": redirect_uri, "p": challenge, "s": state, "o": scope, "i": self.origin,
+               "exp": int(time.time()) + TXN_SECONDS}
         if client.auth_method == "predefined":  # the owner's own GPT Action: configured, not registered
-            return self.to_provider(txn, scope)
-        return self.consent_page(client, redirect_uri, txn)
+            return self.to_provider(txn)
+        return self.consent_page(client, redirect_uri, self.signer.seal("txn", txn))
 
-    def to_provider(self, txn: str, scope: str) -> dict:
+    def to_provider(self, txn: dict) -> dict:
+        """To the provider's login, with the flow bound to this browser: a fresh nonce in a cookie
+        (HttpOnly, SameSite=Lax, only sent to /oauth) whose MAC rides in the sealed ``state``. The
+        callback completes a state only next to its cookie, and clears it: a state (or a txn read
+        off a consent page) sent to someone else's browser is worthless there."""
+        nonce, flow = _b64(os.urandom(16)), _b64(os.urandom(6))
+        state = self.signer.seal("state", {**txn, "k": flow, "b": self.signer.mac("bind", nonce)})
         upstream = provider_endpoints(self.settings)["authorize"]
-        return _redirect(upstream, {"response_type": "code", "client_id": self.settings.client_id,
-                                    "redirect_uri": self.callback_url, "scope": scope, "state": txn})
+        response = _redirect(upstream, {"response_type": "code", "client_id": self.settings.client_id,
+                                        "redirect_uri": self.callback_url, "scope": txn["o"], "state": state})
+        response["cookies"] = [self.cookie(FLOW_COOKIE + flow, nonce, TXN_SECONDS)]
+        return response
+
+    def cookie(self, name: str, value: str, max_age: int) -> str:
+        secure = "; Secure" if self.origin.startswith("https://") else ""
+        return f"{name}={value}; Path={COOKIE_PATH}; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
 
     def consent_page(self, client: Client, redirect_uri: str, txn: str) -> dict:
         """Anyone can register a client, and the provider's login shows only this API's name: so the
@@ -400,22 +417,32 @@ class Facade:
         if form.get("decision") != "allow":
             back = {"state": txn["s"]} if txn.get("s") else {}
             return _redirect(txn["r"], {"error": "access_denied", **back, "iss": txn["i"]})
-        return self.to_provider(form["txn"], txn["o"])
+        return self.to_provider(txn)
 
     def callback(self) -> dict:
+        """The provider's answer: completed only in the browser that started the flow, and once
+        (the flow's cookie is required, then cleared)."""
         q = self.req.query
-        txn = self.signer.open("txn", q.get("state"))
+        txn = self.signer.open("state", q.get("state"))
         if txn is None:
             raise OAuthError(400, "invalid_request", "the sign-in expired or was altered; start again from the app")
+        name = FLOW_COOKIE + str(txn.get("k", ""))
+        nonce = self.req.cookies.get(name, "")
+        if not nonce or not self.signer.equal(self.signer.mac("bind", nonce), str(txn.get("b", ""))):
+            raise OAuthError(400, "invalid_request", "this sign-in was not started in this browser (or was already "
+                                                     "completed); start again from the application")
         back = {"state": txn["s"]} if txn.get("s") else {}
         if "code" not in q:
             reason = q.get("error", "server_error")
             if reason not in ("access_denied", "invalid_scope", "temporarily_unavailable"):
                 reason = "access_denied"
-            return _redirect(txn["r"], {"error": reason, **back, "iss": txn["i"]})
-        code = self.signer.seal("code", {"u": q["code"][:MAX_FIELD], "c": txn["c"], "r": txn["r"], "p": txn["p"],
-                                         "o": txn["o"], "exp": int(time.time()) + CODE_SECONDS})
-        return _redirect(txn["r"], {"code": code, **back, "iss": txn["i"]})
+            response = _redirect(txn["r"], {"error": reason, **back, "iss": txn["i"]})
+        else:
+            code = self.signer.seal("code", {"u": q["code"][:MAX_FIELD], "c": txn["c"], "r": txn["r"],
+                                             "p": txn["p"], "o": txn["o"], "exp": int(time.time()) + CODE_SECONDS})
+            response = _redirect(txn["r"], {"code": code, **back, "iss": txn["i"]})
+        response["cookies"] = [self.cookie(name, "", 0)]
+        return response
 
     def token(self) -> dict:
         ctype = self.req.headers.get("content-type", "").split(";")[0].strip().lower()

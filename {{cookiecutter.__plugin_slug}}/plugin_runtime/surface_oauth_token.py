@@ -1,0 +1,92 @@
+"""The OAuth facade's token endpoint: codes and refresh tokens exchanged at the provider with
+our own client secret, answered in RFC 6749 form."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qsl, urlencode
+
+from .model_auth import provider_endpoints
+from .model_log import log
+from .surface_oauth_clients import ClientFacade
+from .surface_oauth_seal import NO_STORE, OAuthError, provider_secret
+from .transport import json_response
+
+
+class Token(ClientFacade):
+    """The token endpoint."""
+
+    def token(self) -> dict:
+        ctype = self.req.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype != "application/x-www-form-urlencoded":
+            raise OAuthError(400, "invalid_request", "send the token request as application/x-www-form-urlencoded")
+        try:
+            pairs = parse_qsl(self.req.body.decode("utf-8"), keep_blank_values=True, strict_parsing=False,
+                              max_num_fields=32)
+        except (UnicodeDecodeError, ValueError):
+            raise OAuthError(400, "invalid_request", "the form is malformed") from None
+        form: dict[str, str] = {}
+        for key, value in pairs:
+            if key in form:
+                raise OAuthError(400, "invalid_request", f"{key[:40]} appears more than once")
+            form[key] = value
+        client = self.authenticate_client(form)
+        grant = form.get("grant_type")
+        if not self.resource_ok(form.get("resource")):
+            raise OAuthError(400, "invalid_target", "resource must be this API's MCP endpoint")
+        if grant == "authorization_code":
+            code = self.signer.open("code", form.get("code"))
+            if code is None or code["c"] != client.client_id:
+                raise OAuthError(400, "invalid_grant", "the code is invalid, expired or for another client")
+            if form.get("redirect_uri", code["r"]) != code["r"]:
+                raise OAuthError(400, "invalid_grant", "redirect_uri differs from the authorization request")
+            if code["p"] is not None and not self.signer.pkce_ok(form.get("code_verifier"), code["p"]):
+                raise OAuthError(400, "invalid_grant", "the PKCE code_verifier does not match")
+            answer = self.upstream({"grant_type": "authorization_code", "code": code["u"],
+                                    "redirect_uri": self.callback_url})
+        elif grant == "refresh_token":
+            if "refresh_token" not in client.grants:
+                raise OAuthError(400, "unauthorized_client", "this client did not register the refresh_token grant")
+            wrapped = self.signer.open("refresh", form.get("refresh_token"))
+            if wrapped is None or wrapped["c"] != client.client_id:
+                raise OAuthError(400, "invalid_grant", "the refresh token is invalid or for another client")
+            answer = self.upstream({"grant_type": "refresh_token", "refresh_token": wrapped["t"]})
+            answer.setdefault("refresh_token", wrapped["t"])
+        else:
+            raise OAuthError(400, "unsupported_grant_type", "grant_type must be authorization_code or refresh_token")
+        result = {"access_token": answer["access_token"], "token_type": "Bearer",
+                  "expires_in": int(answer.get("expires_in") or 3600)}
+        if answer.get("refresh_token"):
+            result["refresh_token"] = self.signer.seal("refresh", {"t": answer["refresh_token"], "c": client.client_id})
+        if answer.get("scope"):
+            result["scope"] = answer["scope"]
+        return json_response(200, result, NO_STORE)
+
+    def upstream(self, fields: dict[str, str]) -> dict:
+        """A token request to the provider, authenticated with our client secret."""
+        import base64
+        import urllib.error
+        import urllib.request
+        from urllib.parse import quote
+
+        settings = self.settings
+        pair = f"{quote(settings.client_id, safe='')}:{quote(provider_secret(settings), safe='')}"
+        request = urllib.request.Request(  # noqa: S310 (the configured provider's token endpoint)
+            provider_endpoints(settings)["token"], data=urlencode(fields).encode("ascii"), method="POST",
+            headers={"content-type": "application/x-www-form-urlencoded", "accept": "application/json",
+                     "authorization": "Basic " + base64.b64encode(pair.encode()).decode("ascii")})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                answer = json.loads(response.read(65_536))
+        except urllib.error.HTTPError as exc:
+            detail = exc.read(2048).decode("utf-8", "replace")
+            log.error(f"oauth: the provider refused a {fields['grant_type']} request: "
+                      f"HTTP {exc.code} {detail[:300]}")
+            raise OAuthError(400, "invalid_grant",
+                             "the provider refused the grant (used, expired or revoked)") from None
+        except (OSError, ValueError) as exc:
+            log.error(f"oauth: the provider's token endpoint failed: {type(exc).__name__}: {exc}")
+            raise OAuthError(503, "temporarily_unavailable", "the sign-in provider is unreachable") from None
+        if not isinstance(answer, dict) or not isinstance(answer.get("access_token"), str):
+            raise OAuthError(502, "server_error", "the provider answered without an access token")
+        return answer

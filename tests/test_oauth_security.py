@@ -115,3 +115,213 @@ def test_only_allow_binds_a_flow(plugin, decision):
     assert status == 302 and headers["location"].startswith(REDIRECT) and "error=access_denied" in headers["location"]
     assert not any("Path=/oauth;" in c and "Max-Age=0" not in c for c in LAST.get("cookies") or [])
     assert ORIGIN in query_of(headers["location"])["iss"]
+
+
+# -- 2. refresh tokens: rotated, expiring, revocable ----------------------------------------------------
+@pytest.fixture
+def provider(monkeypatch):
+    """A provider's token and revocation endpoints on 127.0.0.1 that rotate refresh tokens as Cognito
+    does with refresh_token_rotation: each refresh answers a new one and kills the old."""
+    import http.server
+    import json
+    import threading
+    from urllib.parse import parse_qsl
+
+    live: set[str] = set()
+    seen: dict[str, list] = {"token": [], "revoke": []}
+
+    class Provider(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            form = dict(parse_qsl(self.rfile.read(int(self.headers["content-length"])).decode()))
+            endpoint = self.path.strip("/")
+            seen.setdefault(endpoint, []).append(form)
+            status, answer = 200, {}
+            if endpoint == "revoke":
+                live.discard(form.get("token"))
+            elif form.get("grant_type") == "authorization_code":
+                answer = {"access_token": "at-" + form["code"], "expires_in": 300, "refresh_token": f"rt-{len(live)}-0"}
+                live.add(answer["refresh_token"])
+            elif form.get("refresh_token") in live:
+                live.discard(form["refresh_token"])
+                answer = {"access_token": "at-r", "expires_in": 300, "refresh_token": form["refresh_token"] + "'"}
+                live.add(answer["refresh_token"])
+            else:
+                status, answer = 400, {"error": "invalid_grant"}
+            data = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Provider)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    monkeypatch.setenv("PLUGIN_OAUTH_TOKEN_URL", base + "/token")
+    monkeypatch.setenv("PLUGIN_OAUTH_REVOKE_URL", base + "/revoke")
+    yield seen
+    server.shutdown()
+
+
+def signed_in(plugin, client: str) -> dict:
+    from test_oauth_facade import VERIFIER
+
+    upstream, jar = approve(plugin, authorize_query(client))
+    _, headers, _ = call(plugin, "GET", "/oauth/callback", query={"code": "c1", "state": upstream["state"]}, cookies=jar)
+    code = query_of(headers["location"])["code"]
+    status, _, tokens = call(plugin, "POST", "/oauth/token", headers=FORM, body=urlencode({
+        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "client_id": client,
+        "code_verifier": VERIFIER}))
+    assert status == 200, tokens
+    return tokens
+
+
+def refresh(plugin, client: str, token: str) -> tuple[int, object]:
+    status, _, body = call(plugin, "POST", "/oauth/token", headers=FORM, body=urlencode(
+        {"grant_type": "refresh_token", "refresh_token": token, "client_id": client}))
+    return status, body
+
+
+def test_refresh_tokens_rotate_and_an_old_one_is_refused(plugin, provider):
+    client = register(plugin)["client_id"]
+    first = signed_in(plugin, client)["refresh_token"]
+    status, second = refresh(plugin, client, first)
+    assert status == 200 and second["refresh_token"] != first
+    refused(*refresh(plugin, client, first), "invalid_grant")  # the old one: the provider killed it
+    status, third = refresh(plugin, client, second["refresh_token"])
+    assert status == 200 and third["refresh_token"] not in (first, second["refresh_token"])
+
+
+def test_a_refresh_token_expires_at_the_facade_and_rotation_does_not_extend_it(plugin, provider, monkeypatch):
+    import time
+
+    client = register(plugin)["client_id"]
+    first = signed_in(plugin, client)["refresh_token"]
+    start = time.time()
+    monkeypatch.setattr(time, "time", lambda: start + 20 * 86400)
+    status, second = refresh(plugin, client, first)
+    assert status == 200
+    calls = len(provider["token"])
+    monkeypatch.setattr(time, "time", lambda: start + 31 * 86400)
+    refused(*refresh(plugin, client, second["refresh_token"]), "invalid_grant")
+    assert len(provider["token"]) == calls  # refused at the facade, the provider never asked
+
+
+def test_revocation_endpoint_revokes_upstream(plugin, provider):
+    _, _, doc = call(plugin, "GET", "/.well-known/oauth-authorization-server")
+    assert doc["revocation_endpoint"] == ORIGIN + "/oauth/revoke"
+    client, other = register(plugin)["client_id"], register(plugin)["client_id"]
+    token = signed_in(plugin, client)["refresh_token"]
+    status, _, _ = call(plugin, "POST", "/oauth/revoke", headers=FORM,
+                        body=urlencode({"token": token, "client_id": other}))  # not its token: nothing happens
+    assert status == 200 and provider["revoke"] == []
+    status, headers, _ = call(plugin, "POST", "/oauth/revoke", headers=FORM,
+                              body=urlencode({"token": token, "token_type_hint": "refresh_token", "client_id": client}))
+    assert status == 200 and headers["cache-control"] == "no-store"
+    assert [f["token"] for f in provider["revoke"]] == ["rt-0-0"]
+    refused(*refresh(plugin, client, token), "invalid_grant")
+    for junk in ("", "x.y", "a" * 5000):  # RFC 7009 2.2: an invalid token is no error
+        assert call(plugin, "POST", "/oauth/revoke", headers=FORM, body=urlencode({"token": junk,
+                                                                                    "client_id": client}))[0] == 200
+    status, _, body = call(plugin, "POST", "/oauth/revoke", headers=FORM, body=urlencode({"token": token}))
+    refused(status, body, "invalid_client")
+
+
+# -- 3. audience and issuer confusion ------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def signing_key():
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture
+def keys(plugin, signing_key, monkeypatch):
+    """The provider's JWKS (one RSA key) installed for UPSTREAM/jwks; returns a token minter (PyJWT)."""
+    import base64
+    import importlib
+    import json
+    import time
+
+    import jwt
+
+    surface_auth = importlib.import_module("plugin_runtime.surface_auth")  # the bake's, on its sys.path
+    jwks_type = importlib.import_module("plugin_runtime.model_jwt").JWKS
+    numbers = signing_key.public_key().public_numbers()
+
+    def b64(n: int) -> str:
+        return base64.urlsafe_b64encode(n.to_bytes((n.bit_length() + 7) // 8, "big")).rstrip(b"=").decode()
+
+    jwk = {"kty": "RSA", "kid": "k1", "use": "sig", "alg": "RS256", "n": b64(numbers.n), "e": b64(numbers.e)}
+    url = UPSTREAM + "/jwks"
+    monkeypatch.setitem(surface_auth._jwks, url, jwks_type(url, fetch=lambda _: json.dumps({"keys": [jwk]})))
+
+    def mint(**claims) -> str:
+        base = {"iss": UPSTREAM, "sub": "alice", "client_id": "upstream-client", "scope": "sumar-plugin/invoke",
+                "exp": int(time.time()) + 300, "iat": int(time.time())}
+        return jwt.encode({k: v for k, v in {**base, **claims}.items() if v is not None}, signing_key,
+                          algorithm="RS256", headers={"kid": "k1"})
+    return mint
+
+
+AUDIENCE_CORPUS = [  # (claims, configured audience, accepted)
+    ({}, "", True),  # Cognito's shape: no aud, the client id binds it
+    ({"aud": ORIGIN + "/mcp"}, "", True),  # RFC 8707: the resource we sent upstream
+    ({"aud": [ORIGIN + "/mcp", "https://other.example"]}, "", True),
+    ({"aud": "https://other-api.example"}, "", False),  # the finding: another API's token
+    ({"aud": ["https://other-api.example"]}, "", False),
+    ({"aud": ""}, "", False),
+    ({"aud": ORIGIN}, "", False),
+    ({"aud": 7}, "", False),
+    ({"aud": "api://sumar"}, "api://sumar", True),
+    ({"aud": ORIGIN + "/mcp"}, "api://sumar", False),
+    ({}, "api://sumar", False),
+    ({"iss": "https://login.evil.test"}, "", False),
+    ({"iss": UPSTREAM + "/"}, "", False),
+    ({"client_id": "another-client"}, "", False),
+    ({"client_id": "another-client", "aud": ORIGIN + "/mcp"}, "", False),
+    ({"client_id": None, "azp": "upstream-client", "aud": "https://other-api.example"}, "", False),
+]
+
+
+@pytest.mark.parametrize(("claims", "audience", "accepted"), AUDIENCE_CORPUS)
+@pytest.mark.parametrize("path", ["/sumar", "/mcp"])
+def test_only_tokens_for_this_api_are_accepted(plugin, keys, monkeypatch, claims, audience, accepted, path):
+    import json
+
+    monkeypatch.setenv("PLUGIN_OAUTH_AUDIENCE", audience)
+    body = {"numero1": 1, "numero2": 2} if path == "/sumar" else {
+        "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "sumar",
+                                                                        "arguments": {"numero1": 1, "numero2": 2}}}
+    headers = {"content-type": "application/json", "authorization": "Bearer " + keys(**claims),
+               "accept": "application/json, text/event-stream", "mcp-protocol-version": "2025-06-18"}
+    status, _, _ = call(plugin, "POST", path, body=json.dumps(body), headers=headers)
+    assert (status == 200) is accepted, (status, claims, audience)
+    if not accepted:
+        assert status == 401
+
+
+@pytest.mark.parametrize(("setting", "on_authorize", "on_token"), [
+    ("", {"resource": ORIGIN + "/mcp"}, {"resource": ORIGIN + "/mcp"}),
+    ("resource", {"resource": ORIGIN + "/mcp"}, {"resource": ORIGIN + "/mcp"}),
+    ("audience", {"audience": "api://sumar"}, {}),  # Auth0 takes audience on authorize only
+    ("none", {}, {}),  # Entra ID refuses resource with v2 scopes (AADSTS9010010)
+])
+def test_the_resource_indicator_goes_upstream(plugin, provider, monkeypatch, setting, on_authorize, on_token):
+    monkeypatch.setenv("PLUGIN_OAUTH_RESOURCE_PARAMETER", setting)
+    monkeypatch.setenv("PLUGIN_OAUTH_AUDIENCE", "api://sumar")
+    client = register(plugin)["client_id"]
+    upstream, _ = approve(plugin, authorize_query(client))
+    assert {k: upstream[k] for k in ("resource", "audience") if k in upstream} == on_authorize
+    signed_in(plugin, client)
+    form = provider["token"][-1]
+    assert {k: form[k] for k in ("resource", "audience") if k in form} == on_token
+
+
+def test_a_bad_resource_parameter_setting_is_a_refusal(plugin, monkeypatch):
+    monkeypatch.setenv("PLUGIN_OAUTH_RESOURCE_PARAMETER", "both")
+    status, _, _ = call(plugin, "GET", "/.well-known/oauth-authorization-server")
+    assert status == 404  # the configuration is refused as a whole (its problem is logged)

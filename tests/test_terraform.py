@@ -451,6 +451,8 @@ def _assert_oauth_deployed(aws: dict, project: Path, out: dict, tmp_path: Path, 
                                                ClientId=env["PLUGIN_OAUTH_CLIENT_ID"])["UserPoolClient"]
     assert client["CallbackURLs"] == [f"{endpoint}/oauth/callback"] == [env["PLUGIN_OAUTH_CALLBACK_URL"]]
     assert client["AllowedOAuthFlows"] == ["code"] and f"{name}/invoke" in client["AllowedOAuthScopes"]
+    assert "ALLOW_REFRESH_TOKEN_AUTH" not in client.get("ExplicitAuthFlows", [])  # refused with rotation
+    assert env["PLUGIN_OAUTH_REVOKE_URL"] == env["PLUGIN_OAUTH_TOKEN_URL"].replace("/oauth2/token", "/oauth2/revoke")
     secret = client["ClientSecret"]
     assert secret not in json.dumps(env)  # the Lambda reads it from SSM on the first sign-in
     parameter = ssm.get_parameter(Name=env["PLUGIN_OAUTH_CLIENT_SECRET_PARAMETER"], WithDecryption=True)

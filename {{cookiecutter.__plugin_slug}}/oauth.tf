@@ -30,10 +30,12 @@ locals {
     PLUGIN_OAUTH_AUTHORIZE_URL           = local.cognito ? "https://${local.cognito_host}/oauth2/authorize" : ""
     PLUGIN_OAUTH_TOKEN_URL               = local.cognito ? "https://${local.cognito_host}/oauth2/token" : ""
     PLUGIN_OAUTH_JWKS_URL                = local.cognito ? "${local.cognito_issuer}/.well-known/jwks.json" : ""
+    PLUGIN_OAUTH_REVOKE_URL              = local.cognito ? "https://${local.cognito_host}/oauth2/revoke" : ""
     PLUGIN_OAUTH_CALLBACK_URL            = local.callback_url
     PLUGIN_OAUTH_SCOPE_PREFIX            = local.scope_prefix
     PLUGIN_OAUTH_TOKEN_USE               = local.cognito ? "access" : ""
     PLUGIN_OAUTH_AUDIENCE                = local.cognito ? "" : var.oauth_audience
+    PLUGIN_OAUTH_RESOURCE_PARAMETER      = local.cognito ? "none" : var.oauth_resource_parameter
     PLUGIN_OAUTH_CLIENT_SECRET_PARAMETER = local.secret_name
   } : {}
 }
@@ -106,7 +108,7 @@ resource "aws_cognito_user_pool_client" "this" {
   allowed_oauth_scopes                 = concat(["openid", "email"], [for s in local.plugin_scopes : "${var.name}/${s}"])
   callback_urls                        = [local.callback_url]
   supported_identity_providers         = ["COGNITO"]
-  explicit_auth_flows                  = ["ALLOW_REFRESH_TOKEN_AUTH"]
+  explicit_auth_flows                  = ["ALLOW_USER_SRP_AUTH"] # see refresh_token_rotation
   prevent_user_existence_errors        = "ENABLED"
   enable_token_revocation              = true
   access_token_validity                = 60
@@ -117,6 +119,15 @@ resource "aws_cognito_user_pool_client" "this" {
     access_token  = "minutes"
     id_token      = "minutes"
     refresh_token = "days"
+  }
+
+  # Refresh-token rotation (RFC 9700 4.14.2; in the aws provider 5.100 and 6.x): each refresh at the token
+  # endpoint answers a new refresh token and invalidates the one sent, so a replayed refresh token
+  # fails. Cognito refuses ALLOW_REFRESH_TOKEN_AUTH alongside it; the hosted login needs no API flow,
+  # SRP is listed only because the list cannot be empty.
+  refresh_token_rotation {
+    feature                    = "ENABLED"
+    retry_grace_period_seconds = 0
   }
 
   depends_on = [aws_cognito_resource_server.this]

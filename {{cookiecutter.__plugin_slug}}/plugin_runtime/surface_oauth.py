@@ -56,10 +56,11 @@ def handle(registry: Registry, config: AuthConfig, req: Request, endpoint: str) 
         from .surface_oauth_clients import ClientFacade
 
         return ClientFacade(registry, config, req).register()
-    if endpoint == "token":
+    if endpoint in ("token", "revoke"):
         from .surface_oauth_token import Token
 
-        return Token(registry, config, req).token()
+        token = Token(registry, config, req)
+        return token.token() if endpoint == "token" else token.revoke()
     from .surface_oauth_flow import Flow
 
     flow = Flow(registry, config, req)

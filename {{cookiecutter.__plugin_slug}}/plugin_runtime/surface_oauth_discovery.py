@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .model_auth import AuthConfig, OAuthSettings
 from .model_registry import Registry
-from .surface_oauth_seal import AUTHORIZE_PATH, REGISTER_PATH, TOKEN_PATH
+from .surface_oauth_seal import AUTHORIZE_PATH, REGISTER_PATH, REVOKE_PATH, TOKEN_PATH
 
 
 def scopes_supported(registry: Registry, settings: OAuthSettings) -> list[str]:
@@ -28,6 +28,8 @@ def server_metadata(registry: Registry, config: AuthConfig, origin: str) -> dict
         "authorization_endpoint": origin + AUTHORIZE_PATH,
         "token_endpoint": origin + TOKEN_PATH,
         "registration_endpoint": origin + REGISTER_PATH,
+        "revocation_endpoint": origin + REVOKE_PATH,
+        "revocation_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic"],
         "scopes_supported": scopes_supported(registry, config.oauth),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

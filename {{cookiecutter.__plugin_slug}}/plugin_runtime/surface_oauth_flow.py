@@ -71,7 +71,8 @@ class Flow(ClientFacade):
         state = self.signer.seal("state", {**txn, "k": flow, "b": self.signer.mac("bind", nonce)})
         upstream = provider_endpoints(self.settings)["authorize"]
         response = redirect(upstream, {"response_type": "code", "client_id": self.settings.client_id,
-                                        "redirect_uri": self.callback_url, "scope": txn["o"], "state": state})
+                                        "redirect_uri": self.callback_url, "scope": txn["o"], "state": state,
+                                        **self.settings.resource_indicator(self.origin, authorize=True)})
         response["cookies"] = [self.cookie(FLOW_COOKIE + flow, nonce, TXN_SECONDS)]
         return response
 

@@ -15,12 +15,13 @@ from .transport import OAUTH_ROUTES, HTTPError, json_response
 
 PATHS = {endpoint: path for _, path, endpoint in OAUTH_ROUTES}
 AUTHORIZE_PATH, CALLBACK_PATH, TOKEN_PATH = PATHS["authorize"], PATHS["callback"], PATHS["token"]
-REGISTER_PATH, AS_METADATA_PATH = PATHS["register"], PATHS["server"]
+REGISTER_PATH, AS_METADATA_PATH, REVOKE_PATH = PATHS["register"], PATHS["server"], PATHS["revoke"]
 TXN_SECONDS = 600
 CONSENT_COOKIE = "plugin_oauth_consent"
 FLOW_COOKIE = "plugin_oauth_flow_"  # + the flow's id: one cookie per sign-in in progress
 COOKIE_PATH = "/oauth"
 CODE_SECONDS = 300
+REFRESH_SECONDS = 30 * 86400  # a sign-in's refresh tokens, however often rotated (Cognito's default validity)
 SECRET_TTL = 900  # re-read the provider secret after this long (rotation)
 MAX_FIELD = 4096
 PKCE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")

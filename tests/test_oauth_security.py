@@ -170,7 +170,8 @@ def signed_in(plugin, client: str) -> dict:
     from test_oauth_facade import VERIFIER
 
     upstream, jar = approve(plugin, authorize_query(client))
-    _, headers, _ = call(plugin, "GET", "/oauth/callback", query={"code": "c1", "state": upstream["state"]}, cookies=jar)
+    _, headers, _ = call(plugin, "GET", "/oauth/callback", query={"code": "c1", "state": upstream["state"]},
+                         cookies=jar)
     code = query_of(headers["location"])["code"]
     status, _, tokens = call(plugin, "POST", "/oauth/token", headers=FORM, body=urlencode({
         "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "client_id": client,
@@ -325,3 +326,147 @@ def test_a_bad_resource_parameter_setting_is_a_refusal(plugin, monkeypatch):
     monkeypatch.setenv("PLUGIN_OAUTH_RESOURCE_PARAMETER", "both")
     status, _, _ = call(plugin, "GET", "/.well-known/oauth-authorization-server")
     assert status == 404  # the configuration is refused as a whole (its problem is logged)
+
+
+# -- 4. CIMD fetches: pinned address, one deadline, bounded, expiring ------------------------------------
+def cimd():
+    import importlib
+
+    return importlib.import_module("plugin_runtime.surface_oauth_cimd")
+
+
+@pytest.fixture
+def docs(monkeypatch):
+    """A loopback document server whose answers the test changes (path -> (document, drip seconds))."""
+    import http.server
+    import json
+    import threading
+    import time
+
+    monkeypatch.setenv("PLUGIN_OAUTH_LOOPBACK_CLIENTS", "1")
+    served: dict[str, tuple[dict | None, float]] = {}
+    hits: list[str] = []
+
+    class Docs(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            doc, drip = served.get(self.path, (None, 0.0))
+            if doc is None:
+                self.send_response(404)
+                self.end_headers()
+                return
+            data = json.dumps(doc).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            for i in range(len(data)) if drip else ():
+                try:
+                    self.wfile.write(data[i:i + 1])
+                    self.wfile.flush()
+                except OSError:
+                    return
+                time.sleep(drip)
+            if not drip:
+                self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Docs)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+
+    def serve(path: str, redirect_uris: list[str] | None = None, drip: float = 0.0, **extra) -> str:
+        served[path] = ({"client_id": base + path, "client_name": "CIMD app",
+                         "redirect_uris": redirect_uris or [REDIRECT], **extra}, drip)
+        return base + path
+    serve.hits = hits
+    cimd()._documents.clear()
+    cimd()._refused.clear()
+    cimd()._budget.clear()
+    yield serve
+    server.shutdown()
+
+
+def test_a_slow_drip_document_is_cut_at_one_deadline(plugin, docs):
+    import time
+
+    client = docs("/slow.json", drip=1.5)
+    started = time.monotonic()
+    status, _, body = call(plugin, "GET", "/oauth/authorize", query=authorize_query(client))
+    elapsed = time.monotonic() - started
+    refused(status, body, "invalid_client")
+    assert elapsed < cimd().FETCH_SECONDS + 1.5, elapsed
+
+
+def test_the_cache_expires_and_a_dropped_redirect_uri_stops_working(plugin, docs, monkeypatch):
+    import time
+
+    client = docs("/app.json")
+    status, _, _ = call(plugin, "GET", "/oauth/authorize", query=authorize_query(client))
+    assert status == 200
+    docs("/app.json", redirect_uris=["http://127.0.0.1:1/other"])
+    assert call(plugin, "GET", "/oauth/authorize", query=authorize_query(client))[0] == 200  # cached
+    later = time.monotonic() + cimd().CACHE_SECONDS + 1
+    monkeypatch.setattr(time, "monotonic", lambda: later)
+    status, _, body = call(plugin, "GET", "/oauth/authorize", query=authorize_query(client))
+    refused(status, body, "invalid_request")  # the redirect URI is no longer the client's
+
+
+def test_failing_urls_cannot_cause_unbounded_fetches(plugin, docs):
+    for i in range(3 * cimd().FETCHES_PER_MINUTE):
+        status, _, body = call(plugin, "GET", "/oauth/authorize", query=authorize_query(docs("/x") + f"{i}.json"))
+        refused(status, body, "invalid_client")
+    assert len(docs.hits) == cimd().FETCHES_PER_MINUTE
+
+
+EMBEDDED_V4 = ["64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "64:ff9b:1::a00:1", "2002:7f00:1::", "2002:a9fe:a9fe::1",
+               "::127.0.0.1", "::169.254.169.254", "::ffff:127.0.0.1", "::ffff:169.254.169.254", "2001:0:4136:e378::1",
+               "2001::1", "::1", "fe80::1", "fc00::1", "127.0.0.1", "10.1.2.3", "169.254.169.254", "100.64.0.1",
+               "0.0.0.0", "224.0.0.1", "192.168.1.1", "::"]
+
+
+@pytest.mark.parametrize("address", EMBEDDED_V4)
+def test_addresses_a_document_may_not_live_at(plugin, address):
+    assert cimd().address_allowed(address) is False
+
+
+@pytest.mark.parametrize("address", ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c", "1.1.1.1"])
+def test_public_addresses_are_allowed(plugin, address):
+    assert cimd().address_allowed(address) is True
+
+
+def test_the_fetch_connects_to_the_address_it_checked_with_tls_for_the_name(plugin, monkeypatch):
+    """DNS rebinding: the name is resolved once; the connection goes to that address, and TLS is
+    verified for the name (a second lookup that answers 127.0.0.1 is never made)."""
+    import socket
+    import ssl
+
+    module = cimd()
+    lookups, connected, wrapped = [], [], []
+    answers = iter([[(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", 443))],
+                    [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 443))]])
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        lookups.append(host)
+        return next(answers)
+
+    class Context:
+        def wrap_socket(self, sock, server_hostname=None):
+            wrapped.append(server_hostname)
+            raise ssl.SSLCertVerificationError("stop here")
+
+    def create_connection(address, timeout=None):
+        connected.append(address)
+        return socket.socket()  # never used: the TLS handshake is refused first
+
+    monkeypatch.setattr(module.socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(module.socket, "create_connection", create_connection)
+    monkeypatch.setattr(module, "tls_context", Context)
+    assert module.fetch("https://client.example/app.json") is None
+    assert lookups == ["client.example"] and connected == [("93.184.215.14", 443)] and wrapped == ["client.example"]
+    monkeypatch.undo()
+    context = module.tls_context()
+    assert context.check_hostname and context.verify_mode == ssl.CERT_REQUIRED

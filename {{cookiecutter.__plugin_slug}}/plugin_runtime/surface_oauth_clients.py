@@ -9,7 +9,6 @@ and signer.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
@@ -200,68 +199,18 @@ class ClientFacade:
         return " ".join(["openid", *(asked or [self.settings.scope(BASE_SCOPE)])])
 
 
-_documents: dict[str, Client] = {}
-_refused: dict[str, float] = {}  # CIMD URLs that failed, not fetched again for a minute
-
-
-def public_host(host: str) -> bool:
-    """Whether every address ``host`` resolves to is a public one (no loopback, private, link-local
-    or reserved address: a client metadata document lives on a client's own public site)."""
-    import ipaddress
-    import socket
-
-    try:
-        infos = socket.getaddrinfo(host, 443, proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError):
-        return False
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
-        mapped = getattr(address, "ipv4_mapped", None) or address
-        if not mapped.is_global or mapped.is_multicast:
-            return False
-    return bool(infos)
-
-
 def metadata_document_client(url: str) -> Client | None:
-    """A CIMD client: its id is the https URL of its metadata document (fetched without following
-    redirects, only from a public address, cached; a failure is not retried for a minute)."""
-    found = _documents.get(url)
-    if found is not None:
-        return found
-    if time.monotonic() - _refused.get(url, -3600.0) < 60:
-        return None
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 (raises on a malformed port)
-    except ValueError:
-        return None
-    loopback = parts.hostname in ("127.0.0.1", "localhost") and os.environ.get("PLUGIN_OAUTH_LOOPBACK_CLIENTS") == "1"
-    if not (parts.scheme == "https" or loopback) or not parts.hostname or parts.fragment or "\\" in url:
-        return None
-    if not loopback and not public_host(parts.hostname):
-        if len(_refused) > 1024:
-            _refused.clear()
-        _refused[url] = time.monotonic()
-        return None
-    from .model_jwt import http_get  # no redirects, size-capped
+    """A CIMD client: its id is the https URL of its metadata document (surface_oauth_cimd fetches
+    it safely); the document's redirect URIs and auth method are checked on every use."""
+    from .surface_oauth_cimd import document, refuse
 
-    try:
-        doc = json.loads(http_get(url, timeout=5, max_bytes=16_384))
-    except (OSError, ValueError, RecursionError) as exc:
-        log.error(f"oauth: cannot read the client metadata document {url[:200]}: {type(exc).__name__}")
-        doc = None
-    uris = doc.get("redirect_uris") if isinstance(doc, dict) else None
-    if (not isinstance(doc, dict) or doc.get("client_id") != url or not isinstance(uris, list)
-            or not uris or any(redirect_uri_problem(u) for u in uris)
+    doc = document(url)
+    if doc is None:
+        return None
+    uris = doc.get("redirect_uris")
+    if (not isinstance(uris, list) or not uris or len(uris) > 10 or any(redirect_uri_problem(u) for u in uris)
             or doc.get("token_endpoint_auth_method", "none") != "none"):
-        if len(_refused) > 1024:
-            _refused.clear()
-        _refused[url] = time.monotonic()
+        refuse(url)
         return None
     name = doc.get("client_name")
-    client = _documents[url] = Client(url, [str(u) for u in uris], "none", None,
-                                      name if isinstance(name, str) else "")
-    if len(_documents) > 256:
-        _documents.clear()
-    return client
-
+    return Client(url, [str(u) for u in uris], "none", None, name[:200] if isinstance(name, str) else "")

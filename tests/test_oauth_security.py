@@ -470,3 +470,55 @@ def test_the_fetch_connects_to_the_address_it_checked_with_tls_for_the_name(plug
     monkeypatch.undo()
     context = module.tls_context()
     assert context.check_hostname and context.verify_mode == ssl.CERT_REQUIRED
+
+
+# -- 5. redirect URIs --------------------------------------------------------------------------------
+REDIRECT_TRICKS = [
+    "https://exämple.com/cb", "https://example.com/cb\u200b", "https://xn--exmple-cua.com/cb?q=é",
+    "https://user@example.com/cb", "https://user:pw@example.com/cb", "https://example.com@evil.example/cb",
+    "https://example.com\\@evil.example/cb", "https://example.com/cb\\..\\x", "https://example.com/\x7f",
+    "https://example.com/\x01", "https://example.com/a b", "https://example.com/cb#frag", "javascript:alert(1)",
+    "data:text/html,x", "http://example.com/cb", "http://127.0.0.1.evil.example/cb", "https://[::1/cb",
+    "https://example.com:99999/cb", "file:///etc/passwd", "https:///cb", "//evil.example/cb",
+]
+
+
+@pytest.mark.parametrize("uri", REDIRECT_TRICKS)
+def test_tricky_redirect_uris_cannot_be_registered(plugin, uri):
+    import json
+
+    status, _, body = call(plugin, "POST", "/oauth/register", body=json.dumps({"redirect_uris": [uri]}),
+                           headers={"content-type": "application/json"})
+    refused(status, body, "invalid_redirect_uri")
+
+
+@pytest.mark.parametrize(("asked", "ok"), [
+    ("http://127.0.0.1:51234/callback", True), ("http://127.0.0.1/callback", True),
+    ("http://127.0.0.1:51234/callback/x", False), ("http://localhost:51234/callback", False),
+    ("https://127.0.0.1:51234/callback", False), ("http://127.0.0.1:51234/callback?x=1", False),
+])
+def test_loopback_redirects_accept_any_port(plugin, asked, ok):
+    """RFC 8252 7.3: a native app's loopback redirect may come back on any port; nothing else varies."""
+    client = register(plugin)["client_id"]
+    status, _, body = call(plugin, "GET", "/oauth/authorize", query=authorize_query(client, redirect_uri=asked))
+    if ok:
+        assert status == 200, body
+    else:
+        refused(status, body, "invalid_request")
+
+
+def test_https_redirects_match_exactly_even_the_port(plugin):
+    client = register(plugin, redirect_uris=["https://app.example/cb"])["client_id"]
+    for asked in ("https://app.example:8443/cb", "https://app.example:443/cb", "https://APP.example/cb"):
+        status, _, body = call(plugin, "GET", "/oauth/authorize", query=authorize_query(client, redirect_uri=asked))
+        refused(status, body, "invalid_request")
+
+
+def test_the_consent_page_shows_name_host_and_scopes(plugin):
+    client = register(plugin, client_name="Sneaky <b>App</b>",
+                      redirect_uris=["https://app.example:8443/very/long/path?x=1"])["client_id"]
+    query = authorize_query(client, redirect_uri="https://app.example:8443/very/long/path?x=1")
+    status, _, page = call(plugin, "GET", "/oauth/authorize", query=query)
+    assert status == 200
+    assert "Sneaky &lt;b&gt;App&lt;/b&gt;" in page and "<code>app.example:8443</code>" in page
+    assert "/very/long/path" not in page and "sumar-plugin/invoke" in page

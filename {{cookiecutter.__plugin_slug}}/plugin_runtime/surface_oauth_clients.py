@@ -48,14 +48,34 @@ class Client:
     def allows(self, redirect_uri: str) -> bool:
         if self.auth_method == "predefined":  # ChatGPT's GPT-Action callback, matched on the raw string
             return GPT_CALLBACK.fullmatch(redirect_uri) is not None
-        return redirect_uri in self.redirect_uris
+        if redirect_uri in self.redirect_uris:
+            return True
+        # RFC 8252 7.3: a native app's loopback redirect may come back on any port (scheme, host,
+        # path and query still match exactly).
+        asked = loopback_parts(redirect_uri)
+        return asked is not None and any(loopback_parts(u) == asked for u in self.redirect_uris)
+
+
+def loopback_parts(uri: str) -> tuple[str, str, str] | None:
+    """(host, path, query) of an http loopback-IP redirect URI, or None for any other URI."""
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 (raises on a malformed port)
+    except ValueError:
+        return None
+    if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "::1") or parts.username is not None:
+        return None
+    return parts.hostname, parts.path, parts.query
 
 
 def redirect_uri_problem(uri: object) -> str | None:
     """Why a redirect URI cannot be registered (None when it can): https, loopback http for native
-    apps, or a private-use scheme with a reverse-domain name; never a fragment."""
-    if not isinstance(uri, str) or not uri or len(uri) > 2000 or any(ord(c) < 33 for c in uri):
-        return "must be a URL without spaces"
+    apps, or a private-use scheme with a reverse-domain name; only printable ASCII (RFC 3986), never
+    userinfo, a backslash or a fragment."""
+    if not isinstance(uri, str) or not uri or len(uri) > 2000 or any(not 33 <= ord(c) <= 126 for c in uri):
+        return "must be a URL of printable ASCII without spaces (RFC 3986; percent-encode the rest)"
+    if "\\" in uri:
+        return f"{uri[:80]!r} must not contain a backslash"
     try:
         parts = urlsplit(uri)
         parts.port  # noqa: B018 (raises on a malformed port)
@@ -63,6 +83,8 @@ def redirect_uri_problem(uri: object) -> str | None:
         return f"{uri[:80]!r} is not a valid URL"
     if parts.fragment or "#" in uri:
         return f"{uri[:80]!r} must not have a fragment"
+    if "@" in parts.netloc:
+        return f"{uri[:80]!r} must not carry userinfo (user@host)"
     if parts.scheme == "https" and parts.hostname:
         return None
     if parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1"):

@@ -60,7 +60,7 @@ class Flow(ClientFacade):
                "exp": int(time.time()) + TXN_SECONDS}
         if client.auth_method == "predefined":  # the owner's own GPT Action: configured, not registered
             return self.to_provider(txn)
-        return self.consent_page(client, redirect_uri, self.signer.seal("txn", txn))
+        return self.consent_page(client, redirect_uri, self.signer.seal("txn", txn), scope)
 
     def to_provider(self, txn: dict) -> dict:
         """To the provider's login, with the flow bound to this browser: a fresh nonce in a cookie
@@ -76,14 +76,15 @@ class Flow(ClientFacade):
         response["cookies"] = [self.cookie(FLOW_COOKIE + flow, nonce, TXN_SECONDS)]
         return response
 
-    def consent_page(self, client: Client, redirect_uri: str, txn: str) -> dict:
+    def consent_page(self, client: Client, redirect_uri: str, txn: str, scope: str) -> dict:
         """Anyone can register a client, and the provider's login shows only this API's name: so the
         user is asked, here, whether this client may act for them (the confused-deputy defence).
         The answer is bound to this browser: a cookie only this page sets, never sent cross-site."""
         from html import escape
 
         who = escape(client.name or "An application")
-        where = escape(urlsplit(redirect_uri).netloc or redirect_uri)
+        where = escape(urlsplit(redirect_uri).netloc or redirect_uri)  # host[:port] (no userinfo: refused)
+        asked = "".join(f"<li><code>{escape(s)}</code></li>" for s in scope.split() if s != "openid")
         plugin = escape(str(self.registry.manifest.get("name_for_human", "this plugin")))
         page = (
             "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Allow access?</title>"
@@ -91,6 +92,7 @@ class Flow(ClientFacade):
             "margin:3rem auto;padding:0 1rem}button{font:inherit;padding:.5rem 1rem;margin-right:.5rem}</style>"
             f"</head><body><h1>Allow access to {plugin}?</h1><p><strong>{who}</strong> wants to use {plugin} "
             f"as you. After you sign in, it will be sent to <code>{where}</code>.</p>"
+            f"<p>It asks for:</p><ul>{asked}</ul>"
             "<p>Only continue if you started this from that application.</p>"
             + "".join(f"<form method=\"post\" action=\"{AUTHORIZE_PATH}\"><input type=\"hidden\" name=\"txn\" "
                       f"value=\"{escape(txn)}\"><input type=\"hidden\" name=\"decision\" value=\"{value}\">"

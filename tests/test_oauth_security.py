@@ -522,3 +522,27 @@ def test_the_consent_page_shows_name_host_and_scopes(plugin):
     assert status == 200
     assert "Sneaky &lt;b&gt;App&lt;/b&gt;" in page and "<code>app.example:8443</code>" in page
     assert "/very/long/path" not in page and "sumar-plugin/invoke" in page
+
+
+# -- 6. the token request repeats the redirect_uri the authorization request carried -----------------
+def _code(plugin, client: str, query: dict) -> str:
+    upstream, jar = approve(plugin, query)
+    _, headers, _ = call(plugin, "GET", "/oauth/callback", query={"code": "c", "state": upstream["state"]},
+                         cookies=jar)
+    return query_of(headers["location"])["code"]
+
+
+def test_redirect_uri_is_required_when_the_authorization_request_carried_it(plugin, provider):
+    from test_oauth_facade import VERIFIER
+
+    client = register(plugin)["client_id"]
+    form = {"grant_type": "authorization_code", "client_id": client, "code_verifier": VERIFIER}
+    code = _code(plugin, client, authorize_query(client))
+    status, _, body = call(plugin, "POST", "/oauth/token", headers=FORM, body=urlencode({**form, "code": code}))
+    refused(status, body, "invalid_request")
+    assert provider["token"] == []  # refused before the provider is asked
+    # without redirect_uri on authorize (one registered URI), none is needed on the token request
+    query = {k: v for k, v in authorize_query(client).items() if k != "redirect_uri"}
+    code = _code(plugin, client, query)
+    status, _, body = call(plugin, "POST", "/oauth/token", headers=FORM, body=urlencode({**form, "code": code}))
+    assert status == 200, body

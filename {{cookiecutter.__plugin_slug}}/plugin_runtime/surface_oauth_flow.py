@@ -57,7 +57,7 @@ class Flow(ClientFacade):
             return refuse("invalid_request", "state is longer than 1024 characters")
         scope = self.upstream_scope(q.get("scope"))
         txn = {"c": client.client_id, "r": redirect_uri, "p": challenge, "s": state, "o": scope, "i": self.origin,
-               "exp": int(time.time()) + TXN_SECONDS}
+               "x": "redirect_uri" in q, "exp": int(time.time()) + TXN_SECONDS}
         if client.auth_method == "predefined":  # the owner's own GPT Action: configured, not registered
             return self.to_provider(txn)
         return self.consent_page(client, redirect_uri, self.signer.seal("txn", txn), scope)
@@ -143,7 +143,8 @@ class Flow(ClientFacade):
             response = redirect(txn["r"], {"error": reason, **back, "iss": txn["i"]})
         else:
             code = self.signer.seal("code", {"u": q["code"][:MAX_FIELD], "c": txn["c"], "r": txn["r"],
-                                             "p": txn["p"], "o": txn["o"], "exp": int(time.time()) + CODE_SECONDS})
+                                             "p": txn["p"], "o": txn["o"], "x": txn.get("x", True),
+                                             "exp": int(time.time()) + CODE_SECONDS})
             response = redirect(txn["r"], {"code": code, **back, "iss": txn["i"]})
         response["cookies"] = [self.cookie(name, "", 0)]
         return response

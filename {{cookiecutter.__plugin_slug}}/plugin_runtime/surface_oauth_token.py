@@ -46,6 +46,8 @@ class Token(ClientFacade):
             code = self.signer.open("code", form.get("code"))
             if code is None or code["c"] != client.client_id:
                 raise OAuthError(400, "invalid_grant", "the code is invalid, expired or for another client")
+            if code.get("x", True) and "redirect_uri" not in form:  # RFC 6749 4.1.3
+                raise OAuthError(400, "invalid_request", "redirect_uri is required: the authorization request had it")
             if form.get("redirect_uri", code["r"]) != code["r"]:
                 raise OAuthError(400, "invalid_grant", "redirect_uri differs from the authorization request")
             if code["p"] is not None and not self.signer.pkce_ok(form.get("code_verifier"), code["p"]):

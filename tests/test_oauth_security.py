@@ -546,3 +546,84 @@ def test_redirect_uri_is_required_when_the_authorization_request_carried_it(plug
     code = _code(plugin, client, query)
     status, _, body = call(plugin, "POST", "/oauth/token", headers=FORM, body=urlencode({**form, "code": code}))
     assert status == 200, body
+
+
+# -- 7. encoding: lone surrogates and invalid UTF-8 are a 400 ---------------------------------------------
+AUTHORIZE_PARAMS = ["client_id", "redirect_uri", "state", "scope", "code_challenge", "resource", "response_type"]
+
+
+@pytest.mark.parametrize("param", AUTHORIZE_PARAMS)
+@pytest.mark.parametrize("bad", ["\ud800", "ok\udfff", "\udc80\udc81"])
+def test_lone_surrogates_in_authorize_parameters_are_a_400(plugin, param, bad):
+    client = register(plugin)["client_id"]
+    query = authorize_query(client)
+    query[param] = query[param] + bad
+    status, headers, body = call(plugin, "GET", "/oauth/authorize", query=query)
+    assert status == 400 and "location" not in headers, (status, body)
+
+
+@pytest.mark.parametrize("endpoint", ["/oauth/callback", "/oauth/authorize"])
+def test_lone_surrogates_in_the_callback_are_a_400(plugin, endpoint):
+    status, _, _ = call(plugin, "GET", endpoint, query={"state": "a\ud800", "code": "\udfff"})
+    assert status == 400
+
+
+@pytest.mark.parametrize("field", ["client_name", "token_endpoint_auth_method", "logo_uri", "client_uri",
+                                   "software_id", "scope"])
+def test_lone_surrogates_in_registration_fields_are_a_400(plugin, field):
+    body = '{"redirect_uris": ["http://127.0.0.1:1/cb"], "token_endpoint_auth_method": "none", "%s": "x\\ud800"}'
+    status, _, answer = call(plugin, "POST", "/oauth/register", body=body % field,
+                             headers={"content-type": "application/json"})
+    refused(status, answer, "invalid_client_metadata")
+
+
+@pytest.mark.parametrize("raw", [b"\xff\xfe", b"grant_type=\xed\xa0\x80", b"txn=\xc3(", b"client_id=%ED%A0%80"])
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/authorize", "/oauth/revoke", "/oauth/register"])
+def test_invalid_utf8_bodies_are_a_400(plugin, raw, path):
+    import base64
+
+    event_body = base64.b64encode(raw).decode()
+    from test_oauth_facade import HOST
+
+    event = {"version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
+             "headers": {"host": HOST, "x-forwarded-proto": "https", **FORM},
+             "requestContext": {"domainName": HOST, "requestId": "r1",
+                                "http": {"method": "POST", "path": path, "sourceIp": "203.0.113.9"}},
+             "body": event_body, "isBase64Encoded": True}
+    response = plugin.lambda_handler(event, None)
+    assert response["statusCode"] in (400, 401), response
+
+
+# -- 7 and 8 on the local server (plugin_tools/serve.py) -----------------------------------------------
+@pytest.fixture(scope="module")
+def local(tmp_path_factory):
+    from bake_support import bake
+    from server_support import LocalServer
+
+    project = bake(tmp_path_factory.mktemp("oauth-local"), auth="oauth")
+    env = {"PLUGIN_OAUTH_ISSUER": UPSTREAM, "PLUGIN_OAUTH_CLIENT_ID": "upstream-client",
+           "PLUGIN_OAUTH_CLIENT_SECRET": "upstream-secret", "PLUGIN_OAUTH_AUTHORIZE_URL": UPSTREAM + "/authorize",
+           "PLUGIN_OAUTH_TOKEN_URL": UPSTREAM + "/token", "PLUGIN_OAUTH_JWKS_URL": UPSTREAM + "/jwks"}
+    with LocalServer(project, "--no-reload", env=env) as server:
+        yield server
+
+
+def test_the_local_server_answers_bad_encodings_with_a_400(local):
+    body = b'{"redirect_uris": ["http://127.0.0.1:1/cb"], "client_name": "\\ud800"}'
+    status, _, data = local.request("POST", "/oauth/register", body, {"content-type": "application/json"})
+    assert status == 400, data
+    status, _, data = local.request("POST", "/oauth/token", b"grant_type=\xed\xa0\x80", FORM)
+    assert status == 400, data
+    status, _, data = local.request("GET", "/oauth/authorize?client_id=%ED%A0%80&state=%FF")
+    assert status == 400, data
+    status, _, data = local.request("GET", "/oauth/callback?state=%ED%A0%80&code=%C3%28")
+    assert status == 400, data
+
+
+def test_the_local_access_log_prints_no_query_values(local):
+    local.request("GET", "/oauth/callback?code=SECRET-CODE-1&state=SECRET-STATE-1")
+    local.request("GET", "/sumar?api_key=SECRET-KEY-1")
+    local.request("GET", "/nothing?" + "x" * 20 + "=SECRET-VALUE-1")
+    assert local.wait_until(lambda: sum("/sumar" in line for line in local.stderr_lines) >= 1)
+    log = "".join(local.stderr_lines)
+    assert "/oauth/callback" in log and "SECRET-" not in log, log[-2000:]

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from .model_auth import AuthConfig
 from .model_registry import Registry
-from .surface_oauth_seal import AS_METADATA_PATH, AUTHORIZE_PATH, CALLBACK_PATH, REGISTER_PATH, TOKEN_PATH
+from .surface_oauth_seal import AS_METADATA_PATH, AUTHORIZE_PATH, CALLBACK_PATH, REGISTER_PATH, TOKEN_PATH, OAuthError
 from .transport import HTTPError, Request, json_response
 
 
@@ -52,6 +52,8 @@ def handle(registry: Registry, config: AuthConfig, req: Request, endpoint: str) 
 
         document = (resource_metadata if endpoint == "resource" else server_metadata)(registry, config, origin)
         return json_response(200, document, {"cache-control": "max-age=300"})
+    if not all(_text(k) and _text(v) for k, v in req.query.items()):
+        raise OAuthError(400, "invalid_request", "the parameters must be UTF-8 text (a lone surrogate is not)")
     if endpoint == "register":
         from .surface_oauth_clients import ClientFacade
 
@@ -65,6 +67,14 @@ def handle(registry: Registry, config: AuthConfig, req: Request, endpoint: str) 
 
     flow = Flow(registry, config, req)
     return {"authorize": flow.authorize, "consent": flow.consent, "callback": flow.callback}[endpoint]()
+
+
+def _text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 __all__ = ["AS_METADATA_PATH", "AUTHORIZE_PATH", "CALLBACK_PATH", "REGISTER_PATH", "TOKEN_PATH", "handle"]

@@ -9,6 +9,7 @@ and signer.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -173,6 +174,10 @@ class ClientFacade:
             doc = None
         if not isinstance(doc, dict):
             raise OAuthError(400, "invalid_client_metadata", "send the client metadata as a JSON object (<= 16 KB)")
+        try:  # a "\ud800" escape decodes to a lone surrogate, which no page or seal can carry
+            json.dumps(doc, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise OAuthError(400, "invalid_client_metadata", "the client metadata must be UTF-8 text") from None
         uris = doc.get("redirect_uris")
         if not isinstance(uris, list) or not 1 <= len(uris) <= 10:
             raise OAuthError(400, "invalid_redirect_uri", "redirect_uris must list 1 to 10 URIs")

@@ -94,6 +94,14 @@ def is_text(content_type: str) -> bool:
     return not kind or kind.startswith(TEXT_TYPES) or kind.endswith(("+json", "+xml"))
 
 
+def redact_query(line: str) -> str:
+    """``line`` with the values of every query string replaced (``?code=SECRET`` -> ``?code=...``)."""
+    import re
+
+    return re.sub(r"\?[^\s\"]*", lambda m: "?" + "&".join(
+        part.partition("=")[0][:40] + ("=..." if "=" in part else "") for part in m.group(0)[1:].split("&")), line)
+
+
 def build_event(method: str, target: str, headers: list[tuple[str, str]], body: bytes, client_ip: str) -> dict:
     """The API Gateway HTTP API (payload 2.0) event for one request, as the Lambda receives it."""
     path, _, raw_query = target.partition("?")
@@ -298,7 +306,8 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
     def log_message(self, format: str, *args: object) -> None:
-        sys.stderr.write(f"{self.log_date_time_string()} {format % args}\n")
+        # query strings carry codes, states and keys (?code=, ?api_key=): the log shows names only
+        sys.stderr.write(f"{self.log_date_time_string()} {redact_query(format % args)}\n")
 
 
 class LocalServer(ThreadingHTTPServer):

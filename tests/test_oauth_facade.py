@@ -54,7 +54,8 @@ LAST: dict = {}  # the last raw response (its cookies)
 def call(plugin, method: str, path: str, *, query: dict | None = None, body: str | None = None,
          headers: dict | None = None, cookies: list[str] | None = None) -> tuple[int, dict, object]:
     event = {"version": "2.0", "routeKey": "$default", "rawPath": path,
-             "rawQueryString": urlencode(query or {}, errors="surrogatepass"), "queryStringParameters": dict(query or {}),
+             "rawQueryString": urlencode(query or {}, errors="surrogatepass"),
+             "queryStringParameters": dict(query or {}),
              "headers": {"host": HOST, "x-forwarded-proto": "https", **(headers or {})},
              "requestContext": {"domainName": HOST, "requestId": "r1",
                                 "http": {"method": method, "path": path, "sourceIp": "203.0.113.9"}},

@@ -43,7 +43,7 @@ def oauth_env(monkeypatch):
         "PLUGIN_AUTH": "oauth", "PLUGIN_OAUTH_ISSUER": UPSTREAM, "PLUGIN_OAUTH_CLIENT_ID": "upstream-client",
         "PLUGIN_OAUTH_CLIENT_SECRET": "upstream-secret", "PLUGIN_OAUTH_AUTHORIZE_URL": UPSTREAM + "/authorize",
         "PLUGIN_OAUTH_TOKEN_URL": UPSTREAM + "/token", "PLUGIN_OAUTH_JWKS_URL": UPSTREAM + "/jwks",
-        "PLUGIN_OAUTH_SCOPE_PREFIX": "sumar-plugin/",
+        "PLUGIN_OAUTH_SCOPE_PREFIX": "sumar-plugin/", "OAUTH_SIGNING_KEY": "test-signing-key-" + "k" * 32,
     }.items():
         monkeypatch.setenv(key, value)
 
@@ -190,13 +190,14 @@ BAD_REGISTRATIONS = [
 @pytest.mark.parametrize(("override", "error"), BAD_REGISTRATIONS)
 def test_bad_registrations_are_refused(plugin, override, error):
     doc = {"redirect_uris": [REDIRECT], **override}
-    status, _, body = call(plugin, "POST", "/oauth/register", body=json.dumps(doc))
+    status, _, body = call(plugin, "POST", "/oauth/register", body=json.dumps(doc),
+                           headers={"content-type": "application/json"})
     refused(status, body, error)
 
 
 @pytest.mark.parametrize("raw", ["", "nope", "[1]", "{" * 5000, "x" * 20000, '{"redirect_uris": NaN}'])
 def test_malformed_registration_bodies(plugin, raw):
-    status, _, body = call(plugin, "POST", "/oauth/register", body=raw)
+    status, _, body = call(plugin, "POST", "/oauth/register", body=raw, headers={"content-type": "application/json"})
     refused(status, body, "invalid_client_metadata")
 
 

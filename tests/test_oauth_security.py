@@ -345,12 +345,13 @@ def docs(monkeypatch):
 
     monkeypatch.setenv("PLUGIN_OAUTH_LOOPBACK_CLIENTS", "1")
     served: dict[str, tuple[dict | None, float]] = {}
+    raw: dict[str, dict] = {}  # documents served as they are (a JWKS)
     hits: list[str] = []
 
     class Docs(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             hits.append(self.path)
-            doc, drip = served.get(self.path, (None, 0.0))
+            doc, drip = (raw[self.path], 0.0) if self.path in raw else served.get(self.path, (None, 0.0))
             if doc is None:
                 self.send_response(404)
                 self.end_headers()
@@ -382,7 +383,7 @@ def docs(monkeypatch):
         served[path] = ({"client_id": base + path, "client_name": "CIMD app",
                          "redirect_uris": redirect_uris or [REDIRECT], **extra}, drip)
         return base + path
-    serve.hits = hits
+    serve.hits, serve.raw = hits, raw
     cimd()._documents.clear()
     cimd()._refused.clear()
     cimd()._budget.clear()
@@ -627,3 +628,215 @@ def test_the_local_access_log_prints_no_query_values(local):
     assert local.wait_until(lambda: sum("/sumar" in line for line in local.stderr_lines) >= 1)
     log = "".join(local.stderr_lines)
     assert "/oauth/callback" in log and "SECRET-" not in log, log[-2000:]
+
+
+# -- 9. the facade's own signing key (current and previous), not the provider's client secret --------------
+KEY_A, KEY_B = "a" * 22 + "-signing-key-A-0123456789", "b" * 22 + "-signing-key-B-0123456789"
+
+
+def forge(secret: str, kind: str, payload: dict) -> str:
+    """A seal made the way a key derived from ``secret`` makes it (the facade's own format)."""
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    key = hmac.new(secret.encode(), b"plugin-oauth-facade/v1", hashlib.sha256).digest()
+    body = b64(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
+    return body + "." + b64(hmac.new(key, f"{kind}.{body}".encode(), hashlib.sha256).digest())
+
+
+def test_seals_are_not_keyed_by_the_provider_client_secret(plugin):
+    """Whoever holds the provider's client secret (the GPT Action's owner, with Cognito) cannot
+    mint client ids, states or codes."""
+    client_id = "dyn." + forge("upstream-secret", "client", {"r": [REDIRECT], "m": "none", "n": "forged"})
+    status, _, body = call(plugin, "GET", "/oauth/authorize", query=authorize_query(client_id))
+    refused(status, body, "invalid_client")
+
+
+def test_a_rotated_key_keeps_working_as_previous_then_stops(plugin, monkeypatch):
+    monkeypatch.setenv("OAUTH_SIGNING_KEY", KEY_A)
+    client = register(plugin)["client_id"]
+    assert call(plugin, "GET", "/oauth/authorize", query=authorize_query(client))[0] == 200
+    monkeypatch.setenv("OAUTH_SIGNING_KEY", f"{KEY_B} {KEY_A}")  # rotation: new current, old as previous
+    assert call(plugin, "GET", "/oauth/authorize", query=authorize_query(client))[0] == 200
+    fresh = register(plugin)["client_id"]
+    monkeypatch.setenv("OAUTH_SIGNING_KEY", KEY_B)  # the old key retired
+    refused(*call(plugin, "GET", "/oauth/authorize", query=authorize_query(client))[::2], "invalid_client")
+    assert call(plugin, "GET", "/oauth/authorize", query=authorize_query(fresh))[0] == 200
+
+
+def test_a_confidential_client_registered_under_the_previous_key_still_authenticates(plugin, monkeypatch):
+    import base64
+
+    monkeypatch.setenv("OAUTH_SIGNING_KEY", KEY_A)
+    client = register(plugin, token_endpoint_auth_method="client_secret_basic")
+    monkeypatch.setenv("OAUTH_SIGNING_KEY", f"{KEY_B} {KEY_A}")
+    basic = base64.b64encode(f"{client['client_id']}:{client['client_secret']}".encode()).decode()
+    status, _, body = call(plugin, "POST", "/oauth/token", headers={**FORM, "authorization": "Basic " + basic},
+                           body=urlencode({"grant_type": "authorization_code", "code": "x.y"}))
+    refused(status, body, "invalid_grant")  # authenticated; only the code is bad
+
+
+@pytest.mark.parametrize("value", ["", "short", "   ", f"{KEY_A} {KEY_B} {KEY_A}x"])
+def test_a_missing_or_weak_signing_key_is_a_503_not_a_guess(plugin, monkeypatch, value):
+    monkeypatch.setenv("OAUTH_SIGNING_KEY", value)
+    status, _, body = call(plugin, "POST", "/oauth/register", body='{"redirect_uris": ["http://127.0.0.1:1/cb"]}',
+                           headers={"content-type": "application/json"})
+    assert status == 503 and body["error"] == "temporarily_unavailable", body
+
+
+# -- 10. the 2026-07-28 rules: CIMD with private_key_jwt (RFC 7523), DCR with limits ----------------------
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+@pytest.fixture(scope="module")
+def client_key():
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def public_jwk(key, kid: str = "c1") -> dict:
+    import base64
+
+    numbers = key.public_key().public_numbers()
+
+    def b64(n: int) -> str:
+        return base64.urlsafe_b64encode(n.to_bytes((n.bit_length() + 7) // 8, "big")).rstrip(b"=").decode()
+    return {"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256", "n": b64(numbers.n), "e": b64(numbers.e)}
+
+
+def assertion(key, client_id: str, **overrides) -> str:
+    import time
+    import uuid
+
+    import jwt
+
+    now = int(time.time())
+    claims = {"iss": client_id, "sub": client_id, "aud": ORIGIN + "/oauth/token", "exp": now + 60, "iat": now,
+              "jti": uuid.uuid4().hex}
+    headers = overrides.pop("_headers", {"kid": "c1"})
+    algorithm = overrides.pop("_alg", "RS256")
+    claims = {k: v for k, v in {**claims, **overrides}.items() if v is not None}
+    return jwt.encode(claims, key, algorithm=algorithm, headers=headers)
+
+
+def jwt_client_code(plugin, docs, client_key, provider, *, jwks_uri: bool = False) -> tuple[str, dict]:
+    """A ChatGPT-like CIMD client (private_key_jwt) through consent and callback; (client id, form)."""
+    from test_oauth_facade import VERIFIER
+
+    if jwks_uri:
+        keys_url = docs("/jwks.json")
+        docs.raw["/jwks.json"] = {"keys": [public_jwk(client_key)]}
+        client = docs("/chatgpt.json", token_endpoint_auth_method="private_key_jwt", jwks_uri=keys_url)
+    else:
+        client = docs("/chatgpt.json", token_endpoint_auth_method="private_key_jwt",
+                      jwks={"keys": [public_jwk(client_key)]})
+    code = _code(plugin, client, authorize_query(client))
+    return client, {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+                    "code_verifier": VERIFIER, "client_id": client, "client_assertion_type": ASSERTION_TYPE}
+
+
+@pytest.mark.parametrize("jwks_uri", [False, True], ids=["jwks", "jwks_uri"])
+def test_a_private_key_jwt_cimd_client_signs_in(plugin, docs, client_key, provider, jwks_uri):
+    client, form = jwt_client_code(plugin, docs, client_key, provider, jwks_uri=jwks_uri)
+    form["client_assertion"] = assertion(client_key, client)
+    status, _, body = call(plugin, "POST", "/oauth/token", headers=FORM, body=urlencode(form))
+    assert status == 200 and body["access_token"], body
+
+
+def _other_key():
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+BAD_ASSERTIONS = {
+    "another key": lambda key, c: assertion(_other_key(), c),
+    "iss differs": lambda key, c: assertion(key, c, iss="https://evil.example/client.json"),
+    "sub differs": lambda key, c: assertion(key, c, sub="someone"),
+    "aud elsewhere": lambda key, c: assertion(key, c, aud="https://other.example/oauth/token"),
+    "no aud": lambda key, c: assertion(key, c, aud=None),
+    "expired": lambda key, c: assertion(key, c, exp=1_000_000),
+    "lives too long": lambda key, c: assertion(key, c, exp=4_000_000_000),
+    "no exp": lambda key, c: assertion(key, c, exp=None),
+    "no jti": lambda key, c: assertion(key, c, jti=None),
+    "unknown kid": lambda key, c: assertion(key, c, _headers={"kid": "nope"}),
+    "alg none": lambda key, c: assertion(None, c, _alg="none"),
+    "HS256 with the public key": lambda key, c: hs256(json_of(public_jwk(key)), c),
+    "not a JWT": lambda key, c: "abc",
+    "empty": lambda key, c: "",
+}
+
+
+def hs256(secret: str, client_id: str) -> str:
+    """An HS256 assertion keyed with the client's public JWK text (the classic alg confusion)."""
+    import base64
+    import hashlib
+    import hmac
+    import time
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+    head = b64(json_of({"alg": "HS256", "kid": "c1"}).encode())
+    body = b64(json_of({"iss": client_id, "sub": client_id, "aud": ORIGIN + "/oauth/token", "jti": "hs",
+                        "exp": int(time.time()) + 60}).encode())
+    return f"{head}.{body}." + b64(hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest())
+
+
+def json_of(doc: dict) -> str:
+    import json
+
+    return json.dumps(doc)
+
+
+@pytest.mark.parametrize("case", list(BAD_ASSERTIONS))
+def test_hostile_client_assertions_are_refused(plugin, docs, client_key, provider, case):
+    client, form = jwt_client_code(plugin, docs, client_key, provider)
+    form["client_assertion"] = BAD_ASSERTIONS[case](client_key, client)
+    status, _, body = call(plugin, "POST", "/oauth/token", headers=FORM, body=urlencode(form))
+    refused(status, body, "invalid_client")
+    assert provider["token"] == [], case  # refused before the provider is asked
+
+
+def test_a_client_assertion_is_single_use_and_required(plugin, docs, client_key, provider):
+    client, form = jwt_client_code(plugin, docs, client_key, provider)
+    refused(*call(plugin, "POST", "/oauth/token", headers=FORM, body=urlencode(
+        {k: v for k, v in form.items() if k != "client_assertion_type"}))[::2], "invalid_client")
+    form["client_assertion"] = assertion(client_key, client)
+    assert call(plugin, "POST", "/oauth/token", headers=FORM, body=urlencode(form))[0] == 200
+    _, again = jwt_client_code(plugin, docs, client_key, provider)
+    again["client_assertion"] = form["client_assertion"]  # the same jti, replayed
+    refused(*call(plugin, "POST", "/oauth/token", headers=FORM, body=urlencode(again))[::2], "invalid_client")
+
+
+def test_the_metadata_announces_private_key_jwt(plugin):
+    _, _, doc = call(plugin, "GET", "/.well-known/oauth-authorization-server")
+    assert "private_key_jwt" in doc["token_endpoint_auth_methods_supported"]
+    assert doc["token_endpoint_auth_signing_alg_values_supported"] == ["RS256"]
+    assert doc["client_id_metadata_document_supported"] is True
+    assert doc["authorization_response_iss_parameter_supported"] is True
+
+
+DCR_ABUSE = {
+    "not JSON content type": ("text/plain", '{"redirect_uris": ["http://127.0.0.1:1/cb"]}'),
+    "form body": ("application/x-www-form-urlencoded", "redirect_uris=http://127.0.0.1:1/cb"),
+    "duplicate keys": ("application/json",
+                       '{"redirect_uris": ["http://127.0.0.1:1/cb"], "redirect_uris": ["https://evil.example/cb"]}'),
+    "too large": ("application/json", '{"redirect_uris": ["http://127.0.0.1:1/cb"], "x": "' + "a" * 20000 + '"}'),
+    "client id over 4 KB": ("application/json", json_of({"redirect_uris": [
+        f"https://app{i}.example/" + "p" * 1900 for i in range(3)]})),
+    "an array": ("application/json", '[{"redirect_uris": ["http://127.0.0.1:1/cb"]}]'),
+}
+
+
+@pytest.mark.parametrize("case", list(DCR_ABUSE))
+def test_dcr_abuse_is_refused(plugin, case):
+    ctype, body = DCR_ABUSE[case]
+    status, _, answer = call(plugin, "POST", "/oauth/register", body=body, headers={"content-type": ctype})
+    assert status == 400 and answer["error"] in ("invalid_client_metadata", "invalid_redirect_uri"), (case, answer)
+

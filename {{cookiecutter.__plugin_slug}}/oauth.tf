@@ -21,6 +21,9 @@ locals {
     for s in local.openapi_scopes : trimprefix(s, local.scope_prefix) if can(regex("^[A-Za-z0-9._:-]+$", trimprefix(s, local.scope_prefix)))
   ]))
 
+  # plugin_runtime/surface_oauth_seal.py SIGNING_KEY_SECRET, under the secrets' prefix (main.tf)
+  signing_key_name = "OAUTH_SIGNING_KEY"
+
   # Unique per account and name without anything random, so a re-apply never renames it.
   cognito_domain = substr("${lower(replace(var.name, "_", "-"))}-${substr(sha256("${data.aws_caller_identity.current.account_id}/${var.name}"), 0, 8)}", 0, 63)
 
@@ -161,6 +164,34 @@ resource "aws_ssm_parameter" "oauth_client_secret" {
   }
 }
 
+# The facade's own signing key (its client ids, states, codes and refresh tokens are HMAC seals):
+# random, made once by Terraform and then left alone. GetRandomPassword (a data source, no random
+# provider needed) is read on every plan but only the first value is written: ignore_changes. The
+# value is in the state (sensitive), like the Cognito client secret: keep the state private.
+# Rotation without downtime: put "<new> <old>" (current first, then previous), wait at least 30
+# days (a refresh token's life), then put "<new>"; see the README's threat model.
+data "aws_secretsmanager_random_password" "oauth_signing_key" {
+  count = local.oauth ? 1 : 0
+
+  password_length     = 64
+  exclude_punctuation = true
+  include_space       = false
+}
+
+resource "aws_ssm_parameter" "oauth_signing_key" {
+  # checkov:skip=CKV_AWS_337: a SecureString under the AWS-managed aws/ssm key, readable only by this Lambda's role; a CMK adds a monthly cost
+  count = local.oauth ? 1 : 0
+
+  name        = "/${var.name}/secrets/${local.signing_key_name}"
+  description = "Signing key of the ${var.name} OAuth facade: \"<current>\" or \"<current> <previous>\" while rotating."
+  type        = "SecureString"
+  value       = data.aws_secretsmanager_random_password.oauth_signing_key[0].random_password
+
+  lifecycle {
+    ignore_changes = [value]
+  }
+}
+
 data "aws_iam_policy_document" "oauth" {
   count = local.oauth ? 1 : 0
 
@@ -168,6 +199,12 @@ data "aws_iam_policy_document" "oauth" {
     sid       = "ReadOAuthClientSecret"
     actions   = ["ssm:GetParameter"]
     resources = ["arn:${data.aws_partition.current.partition}:ssm:${var.aws_region}:${data.aws_caller_identity.current.account_id}:parameter${local.secret_name}"]
+  }
+
+  statement {
+    sid       = "ReadOAuthSigningKey"
+    actions   = ["ssm:GetParameter"]
+    resources = [aws_ssm_parameter.oauth_signing_key[0].arn]
   }
 }
 

@@ -326,6 +326,11 @@ variable "secrets" {
     condition     = alltrue([for name in var.secrets : can(regex("^[A-Za-z][A-Za-z0-9_]{0,99}$", name))]) && length(distinct(var.secrets)) == length(var.secrets)
     error_message = "The secrets must be distinct names of letters, digits and _, starting with a letter (e.g. API_TOKEN); list names only, never values."
   }
+
+  validation {
+    condition     = !contains(var.secrets, "OAUTH_SIGNING_KEY")
+    error_message = "OAUTH_SIGNING_KEY is the OAuth facade's own signing key (oauth.tf makes it); choose another secret name."
+  }
 }
 
 variable "domain_name" {

@@ -107,6 +107,22 @@ def fetch(url: str) -> bytes | None:
     return body
 
 
+def document_url_problem(url: object) -> str | None:
+    """Why ``url`` cannot be fetched as a client document or key set (None when it can)."""
+    if not isinstance(url, str) or len(url) > 2000:
+        return "not a URL"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises on a malformed port)
+    except ValueError:
+        return "not a valid URL"
+    host = parts.hostname or ""
+    if not (parts.scheme == "https" or (parts.scheme == "http" and loopback_allowed(host))) or not host \
+            or parts.fragment or parts.username is not None or "\\" in url:
+        return "must be https (http only on a developer's loopback)"
+    return None
+
+
 def document(url: str) -> dict | None:
     """The metadata document of a CIMD client id (cached), or None: not an https URL on a public
     address, unreachable, not a JSON object naming this URL as its client_id, or over budget."""
@@ -116,14 +132,7 @@ def document(url: str) -> dict | None:
         return found[1]
     if now - _refused.get(url, -3600.0) < 60:
         return None
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 (raises on a malformed port)
-    except ValueError:
-        return None
-    host = parts.hostname or ""
-    if not (parts.scheme == "https" or (parts.scheme == "http" and loopback_allowed(host))) or not host \
-            or parts.fragment or parts.username is not None or "\\" in url:
+    if document_url_problem(url):
         return None
     _budget[:] = [t for t in _budget if now - t < 60]
     if len(_budget) >= FETCHES_PER_MINUTE:

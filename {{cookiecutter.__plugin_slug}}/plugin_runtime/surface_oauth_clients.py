@@ -28,7 +28,7 @@ from .surface_oauth_seal import (
     Signer,
     b64,
     provider_secret,
-    signing_secret,
+    signing_keys,
 )
 from .transport import HTTPError, Request, json_response, parse_json
 
@@ -38,13 +38,25 @@ GPT_CALLBACK = re.compile(r"https://(?:chatgpt\.com|chat\.openai\.com)/aip/g-[A-
 
 
 # -- clients ------------------------------------------------------------------------------------
+MAX_CLIENT_ID = 4000  # a DCR client id carries its metadata; longer ones do not fit into a request line
+
+
+def _unique_pairs(pairs: list) -> dict:
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        raise ValueError("a key appears twice")
+    return value
+
+
 class Client:
-    __slots__ = ("auth_method", "client_id", "grants", "name", "redirect_uris", "secret")
+    __slots__ = ("auth_method", "client_id", "grants", "jwks", "name", "redirect_uris", "secret")
 
     def __init__(self, client_id: str, redirect_uris: list[str], auth_method: str, secret: str | None,
-                 name: str = "", grants: tuple[str, ...] = ("authorization_code", "refresh_token")) -> None:
+                 name: str = "", grants: tuple[str, ...] = ("authorization_code", "refresh_token"),
+                 jwks: object = None) -> None:
         self.client_id, self.redirect_uris = client_id, redirect_uris
         self.auth_method, self.secret, self.name, self.grants = auth_method, secret, name, grants
+        self.jwks = jwks  # private_key_jwt: the document's jwks (a dict) or jwks_uri (a URL)
 
     def allows(self, redirect_uri: str) -> bool:
         if self.auth_method == "predefined":  # ChatGPT's GPT-Action callback, matched on the raw string
@@ -108,9 +120,9 @@ class ClientFacade:
     def signer(self) -> Signer:
         if self._signer is None:
             try:
-                self._signer = Signer(signing_secret(self.settings))
+                self._signer = Signer(signing_keys())
             except Exception as exc:  # SSM throttled, missing or unreadable: say so in the logs only
-                log.error(f"oauth: cannot read the provider client secret: {type(exc).__name__}: {exc}")
+                log.error(f"oauth: cannot read the facade's signing key: {type(exc).__name__}: {exc}")
                 raise OAuthError(503, "temporarily_unavailable", "sign-in is unavailable; retry shortly") from None
         return self._signer
 
@@ -152,25 +164,45 @@ class ClientFacade:
                                  {"www-authenticate": "Basic"}) from None
             user, _, password = pair.partition(":")
             client_id, secret = unquote(user), unquote(password)
+        assertion = form.get("client_assertion")
+        if client_id is None and isinstance(assertion, str):  # RFC 7523 2.2: the assertion names the client
+            client_id = unverified_subject(assertion)
         client = self.client(client_id)
         if client is None:
             raise OAuthError(401, "invalid_client", "unknown client", {"www-authenticate": "Basic"})
-        if client.auth_method == "predefined":
-            expected = provider_secret(self.settings)
-        elif client.auth_method == "none":
+        if client.auth_method == "none":
             return client
-        else:
-            expected = client.secret or ""
-        if not isinstance(secret, str) or not self.signer.equal(secret, expected):
+        if client.auth_method == "private_key_jwt":
+            from .surface_oauth_assertion import ASSERTION_TYPE, AssertionError_, verify_assertion
+            from .surface_oauth_seal import TOKEN_PATH
+
+            try:
+                if form.get("client_assertion_type") != ASSERTION_TYPE:
+                    raise AssertionError_("client_assertion_type must be " + ASSERTION_TYPE)
+                verify_assertion(assertion, client.client_id, client.jwks, (self.origin + TOKEN_PATH, self.origin))
+            except AssertionError_ as exc:
+                log.warning(f"oauth: refused a client assertion of {client.client_id[:200]}: {exc}")
+                raise OAuthError(401, "invalid_client", "client authentication failed (private_key_jwt)") from None
+            return client
+        if client.auth_method == "predefined":
+            ok = isinstance(secret, str) and self.signer.equal(secret, provider_secret(self.settings))
+        else:  # a DCR client's secret is the MAC of its id, under the current or the previous key
+            ok = self.signer.mac_ok("secret", client.client_id, secret)
+        if not ok:
             raise OAuthError(401, "invalid_client", "client authentication failed", {"www-authenticate": "Basic"})
         return client
 
     # -- endpoints --
     def register(self) -> dict:
         """RFC 7591 dynamic registration, stateless: the client id is a signed description."""
+        ctype = self.req.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype != "application/json":
+            raise OAuthError(400, "invalid_client_metadata", "send the client metadata as application/json")
         try:
             doc = parse_json(self.req.body, "client metadata") if len(self.req.body) <= 16_384 else None
-        except HTTPError:  # not UTF-8, not JSON, NaN, too deep
+            if isinstance(doc, dict):  # the same document again, refusing a key given twice
+                json.loads(self.req.body, object_pairs_hook=_unique_pairs)
+        except (HTTPError, ValueError):  # not UTF-8, not JSON, NaN, too deep, a key twice
             doc = None
         if not isinstance(doc, dict):
             raise OAuthError(400, "invalid_client_metadata", "send the client metadata as a JSON object (<= 16 KB)")
@@ -202,6 +234,9 @@ class ClientFacade:
         nonce = b64(os.urandom(9))  # two identical registrations still get two clients
         client_id = "dyn." + self.signer.seal("client", {"r": uris, "m": method, "n": name, "t": issued, "j": nonce,
                                                           "g": grants})
+        if len(client_id) > MAX_CLIENT_ID:
+            raise OAuthError(400, "invalid_client_metadata", "the metadata is too long for a client id of 4 KB: "
+                                                             "fewer or shorter redirect_uris, a shorter client_name")
         answer = {"client_id": client_id, "client_id_issued_at": issued, "redirect_uris": uris,
                   "token_endpoint_auth_method": method, "grant_types": grants, "response_types": ["code"]}
         if name:
@@ -226,6 +261,18 @@ class ClientFacade:
         return " ".join(["openid", *(asked or [self.settings.scope(BASE_SCOPE)])])
 
 
+def unverified_subject(assertion: str) -> str | None:
+    """The ``sub`` a client assertion claims (only to find its client; the signature is checked next)."""
+    from .model_jwt import b64url_decode
+
+    try:
+        claims = json.loads(b64url_decode(assertion.split(".")[1])) if assertion.count(".") == 2 else None
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    sub = claims.get("sub") if isinstance(claims, dict) else None
+    return sub if isinstance(sub, str) else None
+
+
 def metadata_document_client(url: str) -> Client | None:
     """A CIMD client: its id is the https URL of its metadata document (surface_oauth_cimd fetches
     it safely); the document's redirect URIs and auth method are checked on every use."""
@@ -235,9 +282,16 @@ def metadata_document_client(url: str) -> Client | None:
     if doc is None:
         return None
     uris = doc.get("redirect_uris")
+    method = doc.get("token_endpoint_auth_method", "none")
+    jwks = doc.get("jwks") if isinstance(doc.get("jwks"), dict) else doc.get("jwks_uri")
+    if method == "private_key_jwt" and isinstance(jwks, str):
+        from .surface_oauth_cimd import document_url_problem
+
+        jwks = None if document_url_problem(jwks) else jwks
     if (not isinstance(uris, list) or not uris or len(uris) > 10 or any(redirect_uri_problem(u) for u in uris)
-            or doc.get("token_endpoint_auth_method", "none") != "none"):
+            or method not in ("none", "private_key_jwt") or (method == "private_key_jwt" and jwks is None)):
         refuse(url)
         return None
     name = doc.get("client_name")
-    return Client(url, [str(u) for u in uris], "none", None, name[:200] if isinstance(name, str) else "")
+    return Client(url, [str(u) for u in uris], method, None, name[:200] if isinstance(name, str) else "",
+                  jwks=jwks if method == "private_key_jwt" else None)

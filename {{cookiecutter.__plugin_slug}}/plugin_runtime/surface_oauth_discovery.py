@@ -35,7 +35,9 @@ def server_metadata(registry: Registry, config: AuthConfig, origin: str) -> dict
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "code_challenge_methods_supported": ["S256"],
-        "token_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic"],
+        "token_endpoint_auth_methods_supported": ["none", "private_key_jwt", "client_secret_post",
+                                                  "client_secret_basic"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256"],
         "client_id_metadata_document_supported": True,
         "authorization_response_iss_parameter_supported": True,
     }

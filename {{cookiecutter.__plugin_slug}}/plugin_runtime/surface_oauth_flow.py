@@ -115,7 +115,7 @@ class Flow(ClientFacade):
             form = {}
         txn = self.signer.open("txn", form.get("txn"))
         cookie = self.req.cookies.get(CONSENT_COOKIE, "")
-        if txn is None or not self.signer.equal(cookie, self.signer.mac("consent", form.get("txn", ""))):
+        if txn is None or not self.signer.mac_ok("consent", form.get("txn", ""), cookie):
             raise OAuthError(400, "invalid_request", "this consent was not given on this browser's consent page, "
                                                      "or it expired; start again from the application")
         if form.get("decision") != "allow":
@@ -132,7 +132,7 @@ class Flow(ClientFacade):
             raise OAuthError(400, "invalid_request", "the sign-in expired or was altered; start again from the app")
         name = FLOW_COOKIE + str(txn.get("k", ""))
         nonce = self.req.cookies.get(name, "")
-        if not nonce or not self.signer.equal(self.signer.mac("bind", nonce), str(txn.get("b", ""))):
+        if not nonce or not self.signer.mac_ok("bind", nonce, str(txn.get("b", ""))):
             raise OAuthError(400, "invalid_request", "this sign-in was not started in this browser (or was already "
                                                      "completed); start again from the application")
         back = {"state": txn["s"]} if txn.get("s") else {}

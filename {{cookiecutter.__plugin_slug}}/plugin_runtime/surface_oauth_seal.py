@@ -63,23 +63,42 @@ def b64(data: bytes) -> str:
 
 
 
-def signing_secret(settings: OAuthSettings) -> str:
-    """The secret the facade's seals are keyed from (the one function to change for another key)."""
-    return provider_secret(settings)
+SIGNING_KEY_SECRET = "OAUTH_SIGNING_KEY"  # noqa: S105 (a secret's name: /<name>/secrets/OAUTH_SIGNING_KEY, oauth.tf)
+
+
+def signing_keys() -> list[str]:
+    """The facade's own signing keys, current first, then the previous one while it is rotated out
+    (the value is ``"<current>"`` or ``"<current> <previous>"``). The one function to change for
+    another key source: deployed, model_secrets reads the SSM parameter Terraform made (cached);
+    locally the environment (plugin_tools.serve makes one per run unless .secrets.env sets it).
+    Never derived from the provider's client secret, which the GPT Action's owner also holds."""
+    from .model_secrets import secret
+
+    keys = secret(SIGNING_KEY_SECRET).split()
+    if not 1 <= len(keys) <= 2 or any(len(k) < 32 for k in keys):
+        raise ValueError(f"{SIGNING_KEY_SECRET} must be one or two keys of >= 32 characters, separated by a space")
+    return keys
 
 
 class Signer:
-    """HMAC-SHA-256 seals for the facade's stateless artefacts, one purpose per ``kind``."""
+    """HMAC-SHA-256 seals for the facade's stateless artefacts, one purpose per ``kind``: made with
+    the current key, opened with the current or the previous one."""
 
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secrets: list[str]) -> None:
         import hashlib
         import hmac
 
         self._hmac, self._sha256 = hmac, hashlib.sha256
-        self._key = hmac.new(secret.encode("utf-8"), b"plugin-oauth-facade/v1", hashlib.sha256).digest()
+        self._keys = [hmac.new(s.encode("utf-8"), b"plugin-oauth-facade/v2", hashlib.sha256).digest() for s in secrets]
 
-    def mac(self, kind: str, text: str) -> str:
-        return b64(self._hmac.new(self._key, f"{kind}.{text}".encode(), self._sha256).digest())
+    def mac(self, kind: str, text: str, key: int = 0) -> str:
+        return b64(self._hmac.new(self._keys[key], f"{kind}.{text}".encode(), self._sha256).digest())
+
+    def mac_ok(self, kind: str, text: str, mac: object) -> bool:
+        """Whether ``mac`` is the MAC of ``text`` for ``kind`` under any of the keys."""
+        if not isinstance(mac, str):
+            return False
+        return any(self.equal(mac, self.mac(kind, text, i)) for i in range(len(self._keys)))
 
     def seal(self, kind: str, payload: dict) -> str:
         body = b64(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode("utf-8"))
@@ -90,7 +109,7 @@ class Signer:
         if not isinstance(sealed, str) or len(sealed) > MAX_FIELD or sealed.count(".") != 1:
             return None
         body, mac = sealed.split(".")
-        if not self.equal(mac, self.mac(kind, body)):  # bytes: compare_digest refuses non-ASCII str
+        if not self.mac_ok(kind, body, mac):
             return None
         try:
             from .model_jwt import b64url_decode  # strict and canonical: only our own spelling opens
@@ -106,7 +125,7 @@ class Signer:
         return payload
 
     def equal(self, a: str, b: str) -> bool:
-        return self._hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
+        return self._hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))  # bytes: non-ASCII str is refused
 
     def pkce_ok(self, verifier: object, challenge: str) -> bool:
         if not isinstance(verifier, str) or not 43 <= len(verifier) <= 128 or not PKCE_CHARS.issuperset(verifier):

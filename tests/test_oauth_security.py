@@ -840,3 +840,20 @@ def test_dcr_abuse_is_refused(plugin, case):
     status, _, answer = call(plugin, "POST", "/oauth/register", body=body, headers={"content-type": ctype})
     assert status == 400 and answer["error"] in ("invalid_client_metadata", "invalid_redirect_uri"), (case, answer)
 
+
+# -- 11. X-Content-Type-Options: nosniff on every response ---------------------------------------------------
+@pytest.mark.parametrize(("method", "path"), [
+    ("GET", "/.well-known/ai-plugin.json"), ("GET", "/openapi.json"), ("GET", "/logo.png"), ("POST", "/mcp"),
+    ("GET", "/mcp"), ("POST", "/sumar"), ("GET", "/no-such-route"), ("GET", "/.well-known/oauth-protected-resource"),
+    ("GET", "/.well-known/oauth-authorization-server"), ("GET", "/oauth/authorize"), ("POST", "/oauth/authorize"),
+    ("GET", "/oauth/callback"), ("POST", "/oauth/token"), ("POST", "/oauth/register"), ("POST", "/oauth/revoke"),
+    ("DELETE", "/sumar"),
+])
+def test_every_response_says_nosniff(plugin, method, path):
+    call(plugin, method, path, body="{}" if method == "POST" else None, headers={"content-type": "application/json"})
+    assert LAST["headers"]["x-content-type-options"] == "nosniff", (path, LAST["headers"])
+
+
+def test_an_unreadable_event_says_nosniff_too(plugin):
+    response = plugin.lambda_handler({"version": "2.0"}, None)
+    assert response["statusCode"] == 400 and response["headers"]["x-content-type-options"] == "nosniff"

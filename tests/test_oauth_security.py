@@ -857,3 +857,40 @@ def test_every_response_says_nosniff(plugin, method, path):
 def test_an_unreadable_event_says_nosniff_too(plugin):
     response = plugin.lambda_handler({"version": "2.0"}, None)
     assert response["statusCode"] == 400 and response["headers"]["x-content-type-options"] == "nosniff"
+
+
+# -- corpus: PKCE and code replay ---------------------------------------------------------------------------
+def _pkce_cases():
+    from test_oauth_facade import CHALLENGE, VERIFIER
+
+    return {
+        "the challenge as verifier": CHALLENGE, "one character off": VERIFIER[:-1] + "x",
+        "42 characters": VERIFIER[:42], "129 characters": VERIFIER + "a" * (129 - len(VERIFIER)),
+        "outside the alphabet": VERIFIER[:-1] + "+", "non-ASCII": VERIFIER[:-1] + "é", "empty": "",
+        "upper-cased": VERIFIER.upper(), "with a space": VERIFIER[:-1] + " ",
+    }
+
+
+@pytest.mark.parametrize("case", list(_pkce_cases()))
+def test_pkce_corpus(plugin, provider, case):
+    client = register(plugin)["client_id"]
+    code = _code(plugin, client, authorize_query(client))
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "client_id": client,
+            "code_verifier": _pkce_cases()[case]}
+    refused(*call(plugin, "POST", "/oauth/token", headers=FORM, body=urlencode(form))[::2], "invalid_grant")
+    assert provider["token"] == []
+
+
+def test_a_code_is_bound_to_its_client_and_redirect(plugin, provider):
+    from test_oauth_facade import VERIFIER
+
+    client, other = register(plugin)["client_id"], register(plugin)["client_id"]
+    code = _code(plugin, client, authorize_query(client))
+    good = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "client_id": client,
+            "code_verifier": VERIFIER}
+    for change in ({"client_id": other}, {"redirect_uri": "http://127.0.0.1:33418/callback/"},
+                   {"code": code + "x"}, {"grant_type": "refresh_token", "refresh_token": code}):
+        status, _, body = call(plugin, "POST", "/oauth/token", headers=FORM, body=urlencode({**good, **change}))
+        assert status == 400 and body["error"] in ("invalid_grant", "invalid_request"), (change, body)
+    assert provider["token"] == []
+    assert call(plugin, "POST", "/oauth/token", headers=FORM, body=urlencode(good))[0] == 200

@@ -387,6 +387,7 @@ def docs(monkeypatch):
     cimd()._documents.clear()
     cimd()._refused.clear()
     cimd()._budget.clear()
+    cimd()._key_sets.clear()
     yield serve
     server.shutdown()
 
@@ -894,3 +895,13 @@ def test_a_code_is_bound_to_its_client_and_redirect(plugin, provider):
         assert status == 400 and body["error"] in ("invalid_grant", "invalid_request"), (change, body)
     assert provider["token"] == []
     assert call(plugin, "POST", "/oauth/token", headers=FORM, body=urlencode(good))[0] == 200
+
+
+def test_a_jwks_uri_is_fetched_once_per_cache_lifetime(plugin, docs, client_key, provider):
+    """The key set of a private_key_jwt client is cached like its document and counts against the
+    same fetch budget: token requests cannot make the facade fetch a URL on every call."""
+    for _ in range(3):
+        client, form = jwt_client_code(plugin, docs, client_key, provider, jwks_uri=True)
+        form["client_assertion"] = assertion(client_key, client)
+        assert call(plugin, "POST", "/oauth/token", headers=FORM, body=urlencode(form))[0] == 200
+    assert docs.hits.count("/jwks.json") == 1, docs.hits

@@ -50,9 +50,9 @@ def keys_of(jwks: object) -> dict[str, tuple[int, int]]:
     if isinstance(jwks, dict):
         return parse_jwks(json.dumps(jwks))
     if isinstance(jwks, str):
-        from .surface_oauth_cimd import fetch
+        from .surface_oauth_cimd import key_set
 
-        body = fetch(jwks)
+        body = key_set(jwks)
         if body is None:
             raise AssertionError_("the client's jwks_uri could not be read")
         return parse_jwks(body)

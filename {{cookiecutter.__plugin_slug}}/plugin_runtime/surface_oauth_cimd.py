@@ -36,6 +36,7 @@ _EMBEDDING = [ipaddress.ip_network(n) for n in (
 )]
 _documents: dict[str, tuple[float, dict]] = {}  # url -> (fetched at, document)
 _refused: dict[str, float] = {}  # URLs that failed, not fetched again for a minute
+_key_sets: dict[str, tuple[float, bytes]] = {}  # jwks_uri -> (fetched at, body)
 _budget: list[float] = []  # when the recent fetches of uncached URLs started
 
 
@@ -77,6 +78,7 @@ def fetch(url: str) -> bytes | None:
     sock = None
     try:
         sock = socket.create_connection((addresses[0], port), timeout=FETCH_SECONDS)
+        sock.settimeout(max(0.05, deadline - time.monotonic()))  # the TLS handshake within the deadline too
         if not loopback:
             sock = tls_context().wrap_socket(sock, server_hostname=host)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -153,9 +155,33 @@ def document(url: str) -> dict | None:
     return doc
 
 
+def key_set(url: str) -> bytes | None:
+    """The body of a private_key_jwt client's ``jwks_uri`` (cached and budgeted like documents)."""
+    now = time.monotonic()
+    found = _key_sets.get(url)
+    if found is not None and now - found[0] < CACHE_SECONDS:
+        return found[1]
+    if document_url_problem(url) or now - _refused.get(url, -3600.0) < 60:
+        return None
+    _budget[:] = [t for t in _budget if now - t < 60]
+    if len(_budget) >= FETCHES_PER_MINUTE:
+        log.warning("oauth: client metadata fetch budget spent for this minute")
+        return None
+    _budget.append(now)
+    body = fetch(url)
+    if body is None:
+        refuse(url)
+        return None
+    if len(_key_sets) > 256:
+        _key_sets.clear()
+    _key_sets[url] = (now, body)
+    return body
+
+
 def refuse(url: str) -> None:
     """Remember a URL whose document failed (not fetched again for a minute)."""
     if len(_refused) > 1024:
         _refused.clear()
     _refused[url] = time.monotonic()
     _documents.pop(url, None)
+    _key_sets.pop(url, None)

@@ -155,6 +155,11 @@ class Plugin(Registry):
         one JSON log line and one metrics record per request (transport_log)."""
         started = perf_counter()
         response, ctx = self._dispatch(event, context)
+        if isinstance(response, dict):  # every answer, every route: browsers must not sniff a type
+            headers = response.get("headers")
+            if not isinstance(headers, dict):
+                headers = response["headers"] = {}
+            headers.setdefault("x-content-type-options", "nosniff")
         finish(ctx, event, context, response, started, self._metrics_namespace())
         return response
 

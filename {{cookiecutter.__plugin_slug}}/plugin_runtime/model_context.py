@@ -113,4 +113,4 @@ class Context:
         is not declared, not set or not readable."""
         from .model_secrets import secret  # first secret read only: no cost for plugins without secrets
 
-        return secret(name)
+        return secret(name, self.remaining_ms)

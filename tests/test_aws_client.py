@@ -15,6 +15,7 @@ import importlib.util
 import json
 import threading
 import time
+import typing
 from urllib.parse import quote
 
 import botocore.auth
@@ -95,7 +96,7 @@ def test_the_signature_is_botocores(monkeypatch, method, segments, query, extra,
                                     seconds):
     path = "/" + "/".join(quote(s, safe="") if s not in (".", "..") else s for s in segments)
     query_string = aws.encode_query(query)
-    when = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).replace(tzinfo=None)
+    when = datetime.datetime.fromtimestamp(seconds, datetime.UTC).replace(tzinfo=None)
     host = f"{service}.{region}.amazonaws.com"
     expected, sent_token = botocore_authorization(monkeypatch, method, host, path, query_string, extra, body, service,
                                                   region, token, when)
@@ -140,10 +141,10 @@ def test_endpoints_follow_botocore_variables(monkeypatch):
 
 # -- a fake AWS that answers from a script -------------------------------------------------------------
 class Script(http.server.BaseHTTPRequestHandler):
-    answers: list = []
-    seen: list = []
+    answers: typing.ClassVar[list] = []
+    seen: typing.ClassVar[list] = []
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         body = self.rfile.read(int(self.headers.get("content-length", 0)))
         Script.seen.append((dict(self.headers), body))
         status, payload = Script.answers.pop(0) if Script.answers else (200, {})

@@ -214,7 +214,7 @@ def request(service: str, method: str, path: str, *, query: str = "", headers: d
             if status < 500 and status != 429 and not (code in RETRYABLE_CODES or "Throttl" in code):
                 return status, answer_headers, data
             error = AwsError(service, code or f"HTTP{status}", _message(data), status)
-        delay = random.uniform(0, min(MAX_DELAY_S, BASE_DELAY_S * 2 ** attempt))  # full jitter
+        delay = random.uniform(0, min(MAX_DELAY_S, BASE_DELAY_S * 2 ** attempt))  # noqa: S311 (full jitter, not a secret)
         out_of_time = deadline is not None and time.monotonic() + delay + 0.05 > deadline
         if attempt >= MAX_ATTEMPTS or out_of_time or error.code == "NoTimeLeft":
             raise error

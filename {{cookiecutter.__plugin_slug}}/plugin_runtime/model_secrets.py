@@ -98,7 +98,7 @@ class _SSM:
     def __init__(self, remaining_ms: Callable[[], int | None] | None = None) -> None:
         self.remaining_ms = remaining_ms
 
-    def get_parameter(self, Name: str, WithDecryption: bool) -> dict:  # noqa: N803 (boto3's names)
+    def get_parameter(self, Name: str, WithDecryption: bool) -> dict:  # boto3's argument names
         from .model_aws import call_json, deadline_from
 
         return call_json("ssm", "AmazonSSM.GetParameter", {"Name": Name, "WithDecryption": WithDecryption},

@@ -55,8 +55,9 @@ def serve_operation(op: Operation, req: Request, path_params: dict[str, str], ct
     args = arguments_from_request(op, req, path_params)
     try:
         result = op.call(args, ctx)
-    except OperationError as exc:
-        raise HTTPError(400, "operation_refused", str(exc)) from None
+    except OperationError as exc:  # a status on the error (409: ConflictError of model_store) wins over 400
+        status = getattr(exc, "status", 400)
+        raise HTTPError(status, "conflict" if status == 409 else "operation_refused", str(exc)) from None
     try:
         return json_response(200, result)
     except ValueError:

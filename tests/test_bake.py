@@ -60,7 +60,7 @@ OPTIONS = [("lambda_runtime", v) for v in DEFAULTS["lambda_runtime"]] + [
     ("lambda_architecture", v) for v in DEFAULTS["lambda_architecture"]
 ] + [("aws_region", v) for v in ("eu-west-1", "ap-southeast-2", "us-gov-west-1")] + [
     ("auth", v) for v in DEFAULTS["auth"]
-]
+] + [("storage", v) for v in DEFAULTS["storage"]]
 
 
 @pytest.mark.parametrize(("key", "value"), OPTIONS, ids=[f"{k}={v}" for k, v in OPTIONS])

@@ -15,6 +15,8 @@ lambda_handler      = "handler.lambda_handler"
 auth = {{ cookiecutter.auth | tojson }}
 # API keys (auth = "api_key"): name = SHA-256 of the key. Add one with `make api-key NAME=...`.
 api_keys = {}
+# Per-user state for ctx.store and ctx.app_store: "none" or "dynamodb" (one table; see the README).
+storage = {{ cookiecutter.storage | tojson }}
 
 # Optional (see variables.tf and the README). Uncomment and edit, then terraform apply.
 # log_level   = "INFO"                   # WARN keeps only failed requests and warnings

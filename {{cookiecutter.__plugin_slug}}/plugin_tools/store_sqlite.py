@@ -88,6 +88,12 @@ class SqliteBackend:
         rows = rows[:limit]
         return rows, (rows[-1][0] if more else None)
 
+    def partition_keys(self, partition: str) -> list[str]:
+        """Every key of one partition, expired or not (plugin_tools.data delete)."""
+        with self._lock:
+            return [r[0] for r in self._db.execute("SELECT key FROM items WHERE partition = ? ORDER BY key",
+                                                   (partition,))]
+
     def partitions(self) -> list[str]:
         with self._lock:
             return [r[0] for r in self._db.execute("SELECT DISTINCT partition FROM items ORDER BY partition")]

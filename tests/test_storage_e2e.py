@@ -140,7 +140,8 @@ def test_storage_apply_isolation_conflicts_ttl_and_protected_destroy(tmp_path: P
         plan = tf.run("plan", "-detailed-exitcode", "-no-color", ok=(0, 2))
         assert plan.returncode == 0, plan.stdout[-3000:]
         refused = tf.run("destroy", "-auto-approve", "-no-color", ok=(1,))
-        assert "deletion protection" in " ".join(refused.stderr.split()).lower(), refused.stderr[-2000:]
+        assert "deletionprotectionenabled is set to true" in " ".join(refused.stderr.split()).lower(), \
+            refused.stderr[-2000:]
         assert dynamodb.describe_table(TableName=table_name)["Table"]["TableName"] == table_name
         tf.run("apply", "-auto-approve", "-var", "storage_deletion_protection=false")
         tf.run("destroy", "-auto-approve")

@@ -26,10 +26,8 @@ import hashlib
 import hmac
 import json
 import os
-import random
 import time
 import typing
-from urllib.parse import quote
 
 if typing.TYPE_CHECKING:
     from collections.abc import Callable
@@ -61,6 +59,21 @@ class AwsError(Exception):
     @property
     def retryable(self) -> bool:
         return self.code in RETRYABLE_CODES or "Throttl" in self.code or self.status >= 500 or self.status == 0
+
+
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
+
+
+def quote(text: str, safe: str = "") -> str:
+    """Percent-encode UTF-8 bytes outside the unreserved set and ``safe`` (urllib.parse.quote's
+    rule, without importing urllib)."""
+    keep = _UNRESERVED.union(safe.encode("ascii"))
+    return "".join(chr(b) if b in keep else f"%{b:02X}" for b in text.encode("utf-8"))
+
+
+def _jitter(ceiling: float) -> float:
+    """A uniform delay in [0, ceiling) for backoff (not a secret; os.urandom spares importing random)."""
+    return ceiling * int.from_bytes(os.urandom(4), "big") / 2 ** 32
 
 
 # -- SigV4 ------------------------------------------------------------------------------
@@ -161,25 +174,98 @@ def endpoint(service: str) -> tuple[str, str, str]:
     return scheme, host, ("/" + base).rstrip("/")
 
 
-_connections: dict[tuple[str, str], object] = {}
+class Connection:
+    """One kept-alive HTTP/1.1 connection over a socket (TLS for https): the part of http.client
+    this client needs, without its import (http.client loads the email package, ~10 ms of a cold
+    start). Answers with Content-Length, chunked, or read to the end are all understood."""
+
+    def __init__(self, scheme: str, host: str) -> None:
+        self.scheme, self.host = scheme, host
+        name, colon, port = host.rpartition(":")
+        self.address = (name, int(port)) if colon and port.isdigit() else (host, 443 if scheme == "https" else 80)
+        self.sock: typing.Any = None
+        self.file: typing.Any = None
+
+    def open(self, timeout: float) -> None:
+        import socket  # on the first AWS call only
+
+        name, port = self.address
+        # An ASCII host as bytes: a str is IDNA-encoded, which imports encodings.idna and unicodedata.
+        host = name.encode("ascii") if name.isascii() else name
+        sock = socket.create_connection((host, port), timeout=min(timeout, CONNECT_TIMEOUT_S))
+        if self.scheme == "https":
+            sock = _tls().wrap_socket(sock, server_hostname=self.address[0])
+        self.sock, self.file = sock, sock.makefile("rb")
+
+    def close(self) -> None:
+        for part in (self.file, self.sock):
+            if part is not None:
+                try:
+                    part.close()
+                except OSError:
+                    pass
+        self.sock = self.file = None
+
+    def exchange(self, method: str, target: str, headers: dict[str, str], body: bytes, timeout: float
+                 ) -> tuple[int, dict[str, str], bytes]:
+        if self.sock is None:
+            self.open(timeout)
+        self.sock.settimeout(timeout)
+        head = [f"{method} {target} HTTP/1.1", *(f"{k}: {v}" for k, v in headers.items()),
+                f"Content-Length: {len(body)}", "", ""]
+        self.sock.sendall("\r\n".join(head).encode("utf-8") + body)
+        status_line = self.file.readline(65537)
+        parts = status_line.split(None, 2)
+        if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
+            raise ConnectionError(f"no HTTP answer ({status_line[:40]!r})")
+        answer: dict[str, str] = {}
+        while True:
+            line = self.file.readline(65537)
+            if line in (b"\r\n", b"\n", b""):
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            answer[name.strip().lower()] = value.strip()
+        if "chunked" in answer.get("transfer-encoding", "").lower():
+            data = self._chunked()
+        elif "content-length" in answer:
+            size = int(answer["content-length"])
+            data = self.file.read(size)
+            if len(data) != size:
+                raise ConnectionError("the answer was cut short")
+        else:
+            data = self.file.read()
+            answer["connection"] = "close"
+        if answer.get("connection", "").lower() == "close" or parts[0] == b"HTTP/1.0":
+            self.close()
+        return int(parts[1]), answer, data
+
+    def _chunked(self) -> bytes:
+        chunks = []
+        while True:
+            size = int(self.file.readline(1024).split(b";", 1)[0].strip() or b"0", 16)
+            if size == 0:
+                while self.file.readline(65537) not in (b"\r\n", b"\n", b""):
+                    pass
+                return b"".join(chunks)
+            chunks.append(self.file.read(size))
+            self.file.readline(3)
 
 
-def _connection(scheme: str, host: str, timeout: float) -> typing.Any:
-    import http.client  # on the first AWS call only
+_connections: dict[tuple[str, str], Connection] = {}
+_tls_context: list[typing.Any] = []
 
-    conn = _connections.get((scheme, host))
-    if conn is None:
-        cls = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
-        conn = _connections[(scheme, host)] = cls(host, timeout=timeout)
-    conn.timeout = timeout  # type: ignore[attr-defined]
-    if getattr(conn, "sock", None) is not None:
-        conn.sock.settimeout(timeout)  # type: ignore[attr-defined]
-    return conn
+
+def _tls() -> typing.Any:
+    if not _tls_context:
+        import ssl
+
+        _tls_context.append(ssl.create_default_context())
+    return _tls_context[0]
 
 
 def close_connections() -> None:
     for conn in _connections.values():
-        conn.close()  # type: ignore[attr-defined]
+        conn.close()
     _connections.clear()
 
 
@@ -214,7 +300,7 @@ def request(service: str, method: str, path: str, *, query: str = "", headers: d
             if status < 500 and status != 429 and not (code in RETRYABLE_CODES or "Throttl" in code):
                 return status, answer_headers, data
             error = AwsError(service, code or f"HTTP{status}", _message(data), status)
-        delay = random.uniform(0, min(MAX_DELAY_S, BASE_DELAY_S * 2 ** attempt))  # noqa: S311 (full jitter, not a secret)
+        delay = _jitter(min(MAX_DELAY_S, BASE_DELAY_S * 2 ** attempt))  # full jitter
         out_of_time = deadline is not None and time.monotonic() + delay + 0.05 > deadline
         if attempt >= MAX_ATTEMPTS or out_of_time or error.code == "NoTimeLeft":
             raise error
@@ -233,23 +319,18 @@ def _send(service: str, scheme: str, host: str, method: str, path: str, query: s
             raise AwsError(service, "NoTimeLeft", "no time left in this invocation for the call")
         timeout = min(timeout, left)
     url = path + ("?" + query if query else "")
-    for reuse in (True, False):  # a kept-alive connection the server closed: one fresh try
-        conn = _connection(scheme, host, min(timeout, CONNECT_TIMEOUT_S) if not reuse else timeout)
+    conn = _connections.get((scheme, host))
+    if conn is None:
+        conn = _connections[(scheme, host)] = Connection(scheme, host)
+    for fresh in (conn.sock is None, True):  # a kept-alive connection the server closed: one fresh try
         try:
-            conn.request(method, url, body=body, headers=signed)
-            answer = conn.getresponse()
-            data = answer.read()
-            return answer.status, {k.lower(): v for k, v in answer.getheaders()}, data
+            return conn.exchange(method, url, signed, body, timeout)
         except TimeoutError:
             conn.close()
             raise AwsError(service, "Timeout", f"no answer from {host} within {timeout:.1f} s") from None
-        except (ConnectionError, OSError) as exc:
+        except (OSError, ValueError) as exc:  # refused, reset, closed, or not HTTP
             conn.close()
-            if not reuse:
-                raise AwsError(service, "ConnectionError", f"{host}: {type(exc).__name__}: {exc}") from None
-        except Exception as exc:  # http.client's protocol errors (RemoteDisconnected, BadStatusLine)
-            conn.close()
-            if not reuse:
+            if fresh:
                 raise AwsError(service, "ConnectionError", f"{host}: {type(exc).__name__}: {exc}") from None
     raise AssertionError("unreachable")
 

@@ -23,7 +23,6 @@ SQLite file (plugin_tools.store_sqlite, which never ships) with ``use_backend``.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import os
@@ -181,10 +180,14 @@ def _check_version(if_version: object) -> int | None:
 
 
 def _encode_cursor(key: str) -> str:
+    import base64  # listing with a next page only
+
     return base64.urlsafe_b64encode(json.dumps({"after": key}).encode()).decode().rstrip("=")
 
 
 def _decode_cursor(cursor: str, prefix: str) -> str:
+    import base64
+
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         after = json.loads(raw)["after"]

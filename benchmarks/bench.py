@@ -725,8 +725,8 @@ def markdown(info, head, body, peer_head, peers, verdicts, bake_times, sizes, pi
     if info.get("secrets"):
         parts += ["## Secrets: the first `ctx.secret`", "",
                   "`python benchmarks/secret_cold_start.py` (moto_server standing in for SSM): an operation "
-                  "that reads no secret keeps the cold start above (boto3 is not imported); the first one that "
-                  "reads a secret imports boto3 and makes one SSM call, then the value is cached.", "",
+                  "that reads no secret keeps the cold start above; the first one that reads a secret loads the "
+                  "runtime's stdlib AWS client (no boto3) and makes one signed SSM call, then the value is cached.", "",
                   "```", info["secrets"], "```", ""]
     if fuzz:
         parts += ["## Robustness (opt-in fuzz run)", "",

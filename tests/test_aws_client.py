@@ -141,6 +141,7 @@ def test_endpoints_follow_botocore_variables(monkeypatch):
 
 # -- a fake AWS that answers from a script -------------------------------------------------------------
 class Script(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as AWS answers
     answers: typing.ClassVar[list] = []
     seen: typing.ClassVar[list] = []
 
@@ -239,3 +240,77 @@ def test_a_dead_endpoint_is_a_connection_error(monkeypatch):
     with pytest.raises(aws.AwsError, match="ConnectionError"):
         aws.request("ssm", "POST", "/", sleep=lambda s: None)
     aws.close_connections()
+
+
+# -- over TLS, as on Lambda: a local https server whose CA the default context is told to trust --------
+def _certificates(tmp_path):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(1).not_valid_before(now - datetime.timedelta(hours=1))
+          .not_valid_after(now + datetime.timedelta(hours=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(ca_key, hashes.SHA256()))
+    import ipaddress
+
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(2)
+            .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False).sign(ca_key, hashes.SHA256()))
+    pem = serialization.Encoding.PEM
+    (tmp_path / "ca.pem").write_bytes(ca.public_bytes(pem))
+    (tmp_path / "server.pem").write_bytes(cert.public_bytes(pem) + key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return tmp_path / "ca.pem", tmp_path / "server.pem"
+
+
+def test_https_with_keep_alive_and_certificate_checks(tmp_path, monkeypatch):
+    import ssl
+
+    ca, server_pem = _certificates(tmp_path)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Script)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(server_pem)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"https://localhost:{server.server_port}")
+    Script.answers, Script.seen = [(200, {"n": 1}), (200, {"n": 2})], []
+    try:
+        aws._tls_context.clear()
+        with pytest.raises(aws.AwsError, match="ConnectionError"):  # an unknown CA is refused
+            aws.call_json("dynamodb", "DynamoDB_20120810.GetItem", {})
+        aws.close_connections()
+        aws._tls_context.clear()
+        monkeypatch.setenv("SSL_CERT_FILE", str(ca))
+        Script.answers = [(200, {"n": 1}), (200, {"n": 2})]
+        assert aws.call_json("dynamodb", "DynamoDB_20120810.GetItem", {}) == {"n": 1}
+        conn = aws._connections[("https", f"localhost:{server.server_port}")]
+        sock = conn.sock
+        assert aws.call_json("dynamodb", "DynamoDB_20120810.GetItem", {}) == {"n": 2}
+        assert conn.sock is sock  # the same TLS connection, kept alive
+    finally:
+        aws.close_connections()
+        aws._tls_context.clear()
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_connection_the_server_closed_is_reopened(fake_aws):
+    fake_aws.answers = [(200, {"n": 1}), (200, {"n": 2})]
+    assert aws.call_json("ssm", "AmazonSSM.GetParameter", {}) == {"n": 1}
+    (conn,) = aws._connections.values()
+    old = conn.sock
+    assert old is not None  # kept alive
+    old.shutdown(2)  # the idle connection dies (as when the server or a NAT drops it)
+    assert aws.call_json("ssm", "AmazonSSM.GetParameter", {}) == {"n": 2}
+    assert conn.sock is not None and conn.sock is not old and len(fake_aws.seen) == 2

@@ -105,7 +105,8 @@ print(json.dumps({"first_ms": (first - start) * 1e3, "warm_ms": (warm - first) *
 def event(path: str) -> dict:
     return {"version": "2.0", "rawPath": path, "headers": {"content-type": "application/json", "host": "x.example",
                                                            "authorization": f"Bearer {KEY}"},
-            "requestContext": {"requestId": "bench", "domainName": "x.example", "http": {"method": "POST", "path": path}},
+            "requestContext": {"requestId": "bench", "domainName": "x.example",
+                               "http": {"method": "POST", "path": path}},
             "body": json.dumps({"numero1": 2, "numero2": 3}) if path == "/sumar" else "{}", "isBase64Encoded": False}
 
 

@@ -124,7 +124,8 @@ def rest(plugin, who: str, op: str, body: dict) -> tuple[int, dict]:
     event = {"version": "2.0", "rawPath": f"/{op}", "rawQueryString": "",
              "headers": {"content-type": "application/json", "host": "x.example",
                          "authorization": f"Bearer {KEYS[who]}"},
-             "requestContext": {"requestId": "r", "domainName": "x.example", "http": {"method": "POST", "path": f"/{op}"}},
+             "requestContext": {"requestId": "r", "domainName": "x.example",
+                                "http": {"method": "POST", "path": f"/{op}"}},
              "body": json.dumps(body), "isBase64Encoded": False}
     response = plugin.lambda_handler(event, None)
     return response["statusCode"], json.loads(response["body"])
@@ -136,7 +137,8 @@ def mcp(plugin, who: str, op: str, arguments: dict) -> dict:
              "headers": {"content-type": "application/json", "accept": "application/json, text/event-stream",
                          "host": "x.example", "authorization": f"Bearer {KEYS[who]}",
                          "mcp-protocol-version": "2025-06-18"},
-             "requestContext": {"requestId": "r", "domainName": "x.example", "http": {"method": "POST", "path": "/mcp"}},
+             "requestContext": {"requestId": "r", "domainName": "x.example",
+                                "http": {"method": "POST", "path": "/mcp"}},
              "body": json.dumps(body), "isBase64Encoded": False}
     response = plugin.lambda_handler(event, None)
     assert response["statusCode"] == 200, response

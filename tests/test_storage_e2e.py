@@ -12,9 +12,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from bake_support import bake, with_operation
 from test_storage_bake import add_notes_app
-from test_terraform import _new_key, _outputs, _run_zip, _tfvars, tf_cache  # noqa: F401 (a fixture)
+from test_terraform import _new_key, _outputs, _run_zip, _tfvars
 from tf_support import Terraform, boto3_clients, moto_or_skip, moto_server, terraform_or_skip, write_moto_override
 
 BRIEF = '''
@@ -37,9 +38,15 @@ def still_there(key: str, ctx: Context) -> Brief:
 '''
 
 
+@pytest.fixture(scope="module")
+def tf_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("tf-plugin-cache")
+
+
 def event(op: str, body: dict, key: str) -> dict:
     return {"version": "2.0", "rawPath": f"/{op}", "rawQueryString": "",
-            "headers": {"content-type": "application/json", "host": "api.example.com", "authorization": f"Bearer {key}"},
+            "headers": {"content-type": "application/json", "host": "api.example.com",
+                        "authorization": f"Bearer {key}"},
             "requestContext": {"requestId": f"e2e-{op}", "domainName": "api.example.com",
                                "http": {"method": "POST", "path": f"/{op}"}},
             "body": json.dumps(body), "isBase64Encoded": False}

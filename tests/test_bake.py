@@ -76,6 +76,7 @@ PAIRS = {
     "x86-py312": {"lambda_architecture": "x86_64", "lambda_runtime": "python3.12"},
     "arm-py314-eu": {"lambda_architecture": "arm64", "lambda_runtime": "python3.14", "aws_region": "eu-central-1"},
     "api-key-py312-x86": {"auth": "api_key", "lambda_runtime": "python3.12", "lambda_architecture": "x86_64"},
+    "storage-oauth-eu": {"storage": "dynamodb", "auth": "oauth", "aws_region": "eu-west-1"},
 }
 
 

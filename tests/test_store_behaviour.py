@@ -8,6 +8,7 @@ cursors, hostile keys, value limits and isolation between callers behave the sam
 from __future__ import annotations
 
 import ast
+import json
 import os
 import shutil
 import subprocess
@@ -342,3 +343,28 @@ def test_the_runtime_never_imports_sqlite_or_boto3():
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             assert not [n for n in names if n.split(".")[0] in ("sqlite3", "boto3", "botocore")
                         and path.name != "surface_oauth.py"], (path.name, names)
+
+
+def test_one_callers_data_is_exported_and_deleted(store_env):
+    """plugin_tools.data on every backend: export leaves out expired items and other callers'; delete
+    removes all of the caller's items, expired ones too, and nobody else's."""
+    import io
+
+    from plugin_tools import data
+
+    ms, clock, store_of = store_env
+    ana, bob = store_of("ana"), store_of("bob")
+    ana.put("a", {"n": 1})
+    ana.put("b", 2, ttl_seconds=5)
+    for i in range(3):
+        ana.put(f"many/{i}", i)
+    bob.put("a", "bob's")
+    clock.now += 6
+    out = io.StringIO()
+    assert data.export(ms.backend(), ana.partition, out, now=int(clock.now)) == 4
+    exported = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [e["key"] for e in exported] == ["a", "many/0", "many/1", "many/2"]
+    assert exported[0]["value"] == {"n": 1} and isinstance(exported[0]["version"], int)
+    assert data.delete(ms.backend(), ana.partition) == 5
+    assert ana.list().items == [] and ana.get("a") is None
+    assert bob.get("a").value == "bob's"

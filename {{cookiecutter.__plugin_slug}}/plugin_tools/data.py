@@ -60,9 +60,9 @@ def _credentials_from_profile() -> None:
         os.environ["AWS_REGION"] = session.region_name
 
 
-def export(backend, partition: str, out) -> int:
+def export(backend, partition: str, out, now: int | None = None) -> int:
     """Every live item of the partition as JSON lines {"key", "value", "version", "expires_at"}."""
-    count, after, now = 0, None, int(time.time())
+    count, after, now = 0, None, int(time.time()) if now is None else now
     while True:
         rows, after = backend.list(partition, "", 500, after, now)
         for key, value, version, expires in rows:

@@ -368,3 +368,27 @@ def test_one_callers_data_is_exported_and_deleted(store_env):
     assert data.delete(ms.backend(), ana.partition) == 5
     assert ana.list().items == [] and ana.get("a") is None
     assert bob.get("a").value == "bob's"
+
+
+def test_owner_errors_are_store_errors_with_their_reason(runtime, moto_endpoint, monkeypatch):
+    """A missing table (moto) or access denied: a StoreError naming the table, the code and what to
+    do, which the plugin answers as a 500 and logs for the owner; the caller never sees it."""
+    model_store, _, model_context, model_aws = runtime
+    from plugin_runtime import model_store_dynamodb
+
+    for name, value in {"AWS_ENDPOINT_URL": moto_endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_REGION": "us-east-1",
+                        "AWS_SECRET_ACCESS_KEY": "testing", model_store.TABLE_ENV: "no-such-table"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(model_store._state, "dynamodb", None)
+    store = model_store.store_for(model_context.Caller("ana", "api_key"))
+    with pytest.raises(model_store.StoreError, match="no-such-table: ResourceNotFoundException: the table does not"):
+        store.get("k")
+
+    def denied(*args, **kwargs):
+        raise model_aws.AwsError("dynamodb", "AccessDeniedException", "not authorized", 400)
+
+    monkeypatch.setattr(model_store_dynamodb, "call_json", denied)
+    with pytest.raises(model_store.StoreError, match="AccessDeniedException: the function's role may not use"):
+        store.put("k", 1)
+    assert not issubclass(model_store.StoreError, model_store.OperationError)  # a 500, never the caller's fault
+    model_aws.close_connections()

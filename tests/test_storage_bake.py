@@ -225,3 +225,18 @@ def test_a_storage_cold_start_loads_no_store_code(surfaces):
                          check=False)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_lambda_zip_ships_the_dynamodb_backend_and_never_sqlite(surfaces):
+    import zipfile
+
+    _, _, project = surfaces
+    subprocess.run([sys.executable, "-m", "plugin_tools.build", "--quiet"], cwd=project, check=True, timeout=120)
+    with zipfile.ZipFile(project / "lambda.zip") as zf:
+        names = zf.namelist()
+        sources = {n: zf.read(n).decode("utf-8", "replace") for n in names if n.endswith(".py")}
+    assert {"plugin_runtime/model_store.py", "plugin_runtime/model_store_dynamodb.py",
+            "plugin_runtime/model_aws.py"} <= set(names)
+    assert not [n for n in names if n.startswith("plugin_tools/") or "sqlite" in n]
+    assert not [n for n, text in sources.items() if "import sqlite3" in text or "import boto3" in text
+                and n != "plugin_runtime/surface_oauth.py"]

@@ -238,5 +238,5 @@ def test_lambda_zip_ships_the_dynamodb_backend_and_never_sqlite(surfaces):
     assert {"plugin_runtime/model_store.py", "plugin_runtime/model_store_dynamodb.py",
             "plugin_runtime/model_aws.py"} <= set(names)
     assert not [n for n in names if n.startswith("plugin_tools/") or "sqlite" in n]
-    assert not [n for n, text in sources.items() if "import sqlite3" in text or "import boto3" in text
-                and n != "plugin_runtime/surface_oauth.py"]
+    assert not [n for n, text in sources.items() if "import sqlite3" in text or ("import boto3" in text
+                and n != "plugin_runtime/surface_oauth.py")]

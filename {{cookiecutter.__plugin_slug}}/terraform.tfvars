@@ -25,3 +25,4 @@ storage = {{ cookiecutter.storage | tojson }}
 # secrets     = ["API_TOKEN"]            # names only: ctx.secret("API_TOKEN"); values go to SSM
 # domain_name    = "api.example.com"     # a custom domain for every URL
 # hosted_zone_id = "Z0123456789ABCDEFGHIJ"
+# storage_deletion_protection = false    # only to destroy a project whose table holds data

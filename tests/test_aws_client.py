@@ -147,7 +147,7 @@ class Script(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("content-length", 0)))
-        Script.seen.append((dict(self.headers), body))
+        Script.seen.append((dict(self.headers), body, self.path))
         status, payload = Script.answers.pop(0) if Script.answers else (200, {})
         data = json.dumps(payload).encode()
         self.send_response(status)
@@ -178,7 +178,7 @@ def fake_aws(monkeypatch):
 def test_the_json_protocol_and_the_session_token_reach_the_service(fake_aws):
     fake_aws.answers = [(200, {"Item": {"pk": {"S": "x"}}})]
     assert aws.call_json("dynamodb", "DynamoDB_20120810.GetItem", {"TableName": "t"}) == {"Item": {"pk": {"S": "x"}}}
-    headers, body = fake_aws.seen[0]
+    headers, body, _ = fake_aws.seen[0]
     assert headers["X-Amz-Target"] == "DynamoDB_20120810.GetItem"
     assert headers["Content-Type"] == "application/x-amz-json-1.0"
     assert headers["X-Amz-Security-Token"] == "session-token"
@@ -314,3 +314,15 @@ def test_a_connection_the_server_closed_is_reopened(fake_aws):
     old.shutdown(2)  # the idle connection dies (as when the server or a NAT drops it)
     assert aws.call_json("ssm", "AmazonSSM.GetParameter", {}) == {"n": 2}
     assert conn.sock is not None and conn.sock is not old and len(fake_aws.seen) == 2
+
+
+def test_lambda_async_invoke_is_one_signed_call(fake_aws):
+    fake_aws.answers = [(202, {})]
+    aws.invoke_async("my-fn", {"task": 1})
+    headers, body, path = fake_aws.seen[0]
+    assert path == "/2015-03-31/functions/my-fn/invocations"
+    assert headers["X-Amz-Invocation-Type"] == "Event" and json.loads(body) == {"task": 1}
+    assert "/lambda/aws4_request" in headers["Authorization"]
+    fake_aws.answers = [(404, {"Type": "User", "message": "Function not found"})]
+    with pytest.raises(aws.AwsError, match="HTTP404|Function not found"):
+        aws.invoke_async("missing", {})

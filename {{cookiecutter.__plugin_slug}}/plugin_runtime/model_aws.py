@@ -372,6 +372,17 @@ def call_json(service: str, target: str, payload: dict, *, version: str = "1.0",
     return answer
 
 
+def invoke_async(function: str, payload: dict, *, deadline: float | None = None) -> None:
+    """Lambda's asynchronous invoke (``X-Amz-Invocation-Type: Event``, answered 202): the call a
+    later background task needs, on the same signed client. ``function`` is a name or an ARN."""
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    status, _, data = request("lambda", "POST", f"/2015-03-31/functions/{quote(function, safe='')}/invocations",
+                              headers={"Content-Type": "application/json", "X-Amz-Invocation-Type": "Event"},
+                              body=body, deadline=deadline)
+    if status != 202:
+        raise AwsError("lambda", _error_code(data) or f"HTTP{status}", _message(data), status)
+
+
 def deadline_from(remaining_ms: Callable[[], int | None] | None) -> float | None:
     """A ``time.monotonic()`` deadline from a Lambda context's remaining time, less a margin."""
     left = remaining_ms() if remaining_ms is not None else None

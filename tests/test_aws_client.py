@@ -324,5 +324,5 @@ def test_lambda_async_invoke_is_one_signed_call(fake_aws):
     assert headers["X-Amz-Invocation-Type"] == "Event" and json.loads(body) == {"task": 1}
     assert "/lambda/aws4_request" in headers["Authorization"]
     fake_aws.answers = [(404, {"Type": "User", "message": "Function not found"})]
-    with pytest.raises(aws.AwsError, match="HTTP404|Function not found"):
+    with pytest.raises(aws.AwsError, match=r"HTTP404: Function not found"):
         aws.invoke_async("missing", {})

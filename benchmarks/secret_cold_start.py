@@ -6,8 +6,9 @@ Bakes the default project, adds an operation that reads ``ctx.secret("API_TOKEN"
 moto_server (``moto[server]`` from requirements-dev.txt) as SSM on 127.0.0.1 and puts the secret
 there, then times fresh ``python -I`` processes (the site-packages stay importable: boto3 must be,
 as on Lambda's runtime) that import the handler and answer one request with the deployed
-environment: ``POST /sumar`` (no secret) and ``POST /clave`` (the first ``ctx.secret``: boto3's
-import, an SSM client and one GetParameter over HTTP), plus ``import boto3`` alone. Bytecode is
+environment: ``POST /sumar`` (no secret) and ``POST /clave`` (the first ``ctx.secret``: the
+runtime's stdlib AWS client, model_aws, and one signed GetParameter over HTTP; no boto3), plus
+``import boto3`` alone for comparison. Bytecode is
 cached (as when the zip ships it). Medians over --runs, round-robin; prints a table, writes nothing.
 """
 

@@ -18,6 +18,7 @@ MAX_SLUG = 40
 RUNTIMES = ("python3.12", "python3.13", "python3.14")
 ARCHITECTURES = ("arm64", "x86_64")
 AUTH_MODES = ("none", "api_key", "oauth")
+STORAGE_MODES = ("none", "dynamodb")
 # Region codes as of late 2026 (commercial, GovCloud, China, European Sovereign Cloud).
 REGIONS = frozenset(
     """
@@ -114,6 +115,12 @@ def check_auth(value: object) -> str | None:
     return None
 
 
+def check_storage(value: object) -> str | None:
+    if value not in STORAGE_MODES:
+        return f"storage: {str(value)[:40]!r} is not a storage mode; choose one of {', '.join(STORAGE_MODES)}"
+    return None
+
+
 def check_slug(slug: object, name: object) -> str | None:
     """The slug names the folder and prefixes every AWS resource, so it must fit Lambda's rules.
 
@@ -158,6 +165,7 @@ def validate(context: dict) -> list[str]:
         check_lambda_runtime(context.get("lambda_runtime")),
         check_lambda_architecture(context.get("lambda_architecture")),
         check_auth(context.get("auth", "none")),
+        check_storage(context.get("storage", "none")),
     ]
     if checks[0] is None:
         slug_problem = check_slug(context.get("__plugin_slug"), context.get("plugin_name"))
@@ -171,7 +179,7 @@ def validate(context: dict) -> list[str]:
 # The retry line printed after the errors.
 PLACEHOLDER = "<fix this>"
 PROMPTS = ("plugin_name", "description_for_human", "description_for_model", "contact_email", "legal_info_url",
-           "aws_region", "lambda_runtime", "lambda_architecture", "auth")  # cookiecutter.json's order (a test checks)
+           "aws_region", "lambda_runtime", "lambda_architecture", "auth", "storage")  # cookiecutter.json's order (a test checks)
 # Characters that end a line somewhere (a terminal, str.splitlines) or are C0/DEL controls.
 _BREAKS = frozenset([chr(i) for i in range(32)] + ["\x7f", "\x85", "\u2028", "\u2029"])
 # Jinja's openers and raw block, spelled in pieces: this file is itself rendered by Jinja.

@@ -60,7 +60,7 @@ OPTIONS = [("lambda_runtime", v) for v in DEFAULTS["lambda_runtime"]] + [
     ("lambda_architecture", v) for v in DEFAULTS["lambda_architecture"]
 ] + [("aws_region", v) for v in ("eu-west-1", "ap-southeast-2", "us-gov-west-1")] + [
     ("auth", v) for v in DEFAULTS["auth"]
-]
+] + [("storage", v) for v in DEFAULTS["storage"]]
 
 
 @pytest.mark.parametrize(("key", "value"), OPTIONS, ids=[f"{k}={v}" for k, v in OPTIONS])
@@ -76,6 +76,7 @@ PAIRS = {
     "x86-py312": {"lambda_architecture": "x86_64", "lambda_runtime": "python3.12"},
     "arm-py314-eu": {"lambda_architecture": "arm64", "lambda_runtime": "python3.14", "aws_region": "eu-central-1"},
     "api-key-py312-x86": {"auth": "api_key", "lambda_runtime": "python3.12", "lambda_architecture": "x86_64"},
+    "storage-oauth-eu": {"storage": "dynamodb", "auth": "oauth", "aws_region": "eu-west-1"},
 }
 
 

@@ -20,10 +20,21 @@ def test_quick_benchmark_writes_a_table(tmp_path):
 
 
 def test_secret_cold_start_script_runs():
-    """The secret cold-start comparison (moto_server as SSM): both requests answer, and only the
-    one that reads a secret imports boto3."""
+    """The secret cold-start comparison (moto_server as SSM): both requests answer, and neither
+    imports boto3 (ctx.secret reads SSM with the runtime's own client)."""
     run = subprocess.run([sys.executable, str(TEMPLATE / "benchmarks" / "secret_cold_start.py"), "--runs", "1"],
                          capture_output=True, text=True, timeout=300, check=False)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "POST /sumar (no secret)" in run.stdout and "(boto3 imported: no)" in run.stdout
-    assert "POST /clave (first ctx.secret)" in run.stdout and "(boto3 imported: yes)" in run.stdout
+    assert "POST /clave (first ctx.secret)" in run.stdout and "(boto3 imported: yes)" not in run.stdout
+
+
+def test_store_cold_start_script_runs():
+    """The store/secret first-call comparison (moto_server as DynamoDB and SSM) answers every
+    scenario, and a cold start that makes no store call loads no AWS client."""
+    run = subprocess.run([sys.executable, str(TEMPLATE / "benchmarks" / "store_cold_start.py"), "--runs", "1"],
+                         capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "loaded: no boto3, no AWS client, no store code" in run.stdout
+    for name in ("ctx.store.get", "ctx.store.put", "ctx.secret"):
+        assert f"| {name} |" in run.stdout

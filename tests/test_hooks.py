@@ -31,7 +31,7 @@ GOOD = {
     "plugin_name": "Sumar Plugin", "description_for_human": "Suma dos números.",
     "description_for_model": "Plugin for adding two numbers.", "contact_email": "support@example.com",
     "legal_info_url": "https://example.com/legal", "aws_region": "us-east-1", "lambda_runtime": "python3.13",
-    "lambda_architecture": "arm64", "auth": "none", "__plugin_slug": "sumar-plugin",
+    "lambda_architecture": "arm64", "auth": "none", "storage": "none", "__plugin_slug": "sumar-plugin",
     "__name_for_model": "sumarplugin", "__bucket_prefix": "sumar-plugin-",
 }
 
@@ -100,6 +100,12 @@ def test_runtime_and_architecture():
     assert pre.check_auth("none") is None and pre.check_auth("api_key") is None and pre.check_auth("oauth") is None
     assert "choose one of none, api_key, oauth" in pre.check_auth("apikey")
     assert "arm64" in pre.check_lambda_architecture("amd64")
+
+
+def test_storage():
+    assert pre.check_storage("none") is None and pre.check_storage("dynamodb") is None
+    assert "storage: 'DynamoDB' is not a storage mode; choose one of none, dynamodb" == pre.check_storage("DynamoDB")
+    assert pre.validate({**GOOD, "storage": "sqlite"}) == [pre.check_storage("sqlite")]
 
 
 @pytest.mark.parametrize(("slug", "ok"), [("sumar-plugin", True), ("", False), ("-", False), ("a" * 41, False),

@@ -48,6 +48,7 @@ VARIANTS = {
     "cn-north-1": {"aws_region": "cn-north-1"},
     "api_key": {"auth": "api_key"},
     "oauth": {"auth": "oauth"},
+    "storage": {"storage": "dynamodb"},
     "ops": {},  # the default bake with every optional feature of OPS_TFVARS set
 }
 # Settings a user adds to terraform.tfvars (not prompts): the "ops" variant appends them.
@@ -64,7 +65,7 @@ disable_execute_api_endpoint = true
 EXPECTED_SKIPS = {
     "CKV_AWS_18", "CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_144", "CKV_AWS_145",
     "CKV_AWS_158", "CKV_AWS_272", "CKV_AWS_309", "CKV_AWS_338", "CKV2_AWS_62",
-    "CKV_AWS_173", "CKV_AWS_26", "CKV_AWS_337",
+    "CKV_AWS_173", "CKV_AWS_26", "CKV_AWS_337", "CKV_AWS_119",
 }
 CORS_HEADERS = {"content-type", "authorization", "mcp-protocol-version", "mcp-session-id", "mcp-method", "mcp-name"}
 
@@ -190,7 +191,10 @@ RESOURCES = {"ops": RESOURCES_PER_PLUGIN + 8}
 EXTRA_RESOURCES = {"oauth": {"aws_cognito_user_pool.this[0]", "aws_cognito_user_pool_domain.this[0]",
                              "aws_cognito_resource_server.this[0]", "aws_cognito_user_pool_client.this[0]",
                              "aws_ssm_parameter.cognito_client_secret[0]", "aws_iam_role_policy.oauth[0]",
-                             "aws_ssm_parameter.oauth_signing_key[0]"}}
+                             "aws_ssm_parameter.oauth_signing_key[0]"},
+                   # storage = dynamodb: the table and its two alarms
+                   "storage": {"aws_dynamodb_table.store[0]", "aws_cloudwatch_metric_alarm.store_throttles[0]",
+                               "aws_cloudwatch_metric_alarm.store_system_errors[0]"}}
 
 
 @pytest.fixture(scope="session")
@@ -256,6 +260,15 @@ def test_fmt_validate_and_plan(variant, baked, tf_cache, request):
         environment = {"PLUGIN_METRICS_NAMESPACE": tfvars["name"]}
     assert environment["PLUGIN_METRICS_NAMESPACE"] == tfvars["name"]
     assert {k: environment[k] for k in tfvars.get("settings", {})} == tfvars.get("settings", {})
+    if variant == "storage":
+        table = planned["aws_dynamodb_table.store[0]"]
+        assert (table["billing_mode"], table["deletion_protection_enabled"], table["hash_key"], table["range_key"]) \
+            == ("PAY_PER_REQUEST", True, "pk", "sk")
+        assert table["point_in_time_recovery"][0]["enabled"] and table["server_side_encryption"][0]["enabled"]
+        assert table["ttl"] == [{"attribute_name": "ex", "enabled": True}]
+        assert environment["PLUGIN_STORE_TABLE"] == f"{tfvars['name']}-store"
+    else:
+        assert "PLUGIN_STORE_TABLE" not in environment
     if variant == "ops":  # every URL the build and the published manifest use is the custom domain's
         assert planned["terraform_data.build"]["triggers_replace"][1] == "https://api.example.com"  # --origin
         manifest = json.loads(planned["aws_s3_object.manifest"]["content"])
@@ -274,6 +287,7 @@ BAD_VALUES = {
     "secrets": '["api-token", "api-token"]',
     "log_level": '"VERBOSE"',
     "system_log_level": '"ERROR"',
+    "storage": '"sqlite"',
 }
 
 

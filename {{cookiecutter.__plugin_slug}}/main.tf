@@ -97,7 +97,7 @@ locals {
     PLUGIN_SECRETS        = join(",", local.secret_names)
   }
   lambda_environment = merge(var.settings, local.observability_environment, local.secrets_environment,
-  local.auth_environment)
+  local.auth_environment, local.storage_environment)
 
   # What Terraform writes into a new secret's parameter; keep equal to PLACEHOLDER in
   # plugin_runtime/model_secrets.py (a template test checks), which refuses to return it.
@@ -156,6 +156,17 @@ data "aws_iam_policy_document" "lambda" {
       sid       = "ReadOwnSecrets"
       actions   = ["ssm:GetParameter"]
       resources = [for name in sort(var.secrets) : aws_ssm_parameter.secret[name].arn]
+    }
+  }
+
+  dynamic "statement" {
+    # The store (storage = "dynamodb", storage.tf): the runtime's four calls, on its table only.
+    for_each = aws_dynamodb_table.store
+
+    content {
+      sid       = "UseOwnStore"
+      actions   = local.storage_actions
+      resources = [statement.value.arn]
     }
   }
 

@@ -117,7 +117,7 @@ resource "aws_cloudwatch_dashboard" "this" {
           type = "alarm", x = 12, y = 12, width = 12, height = 6
           properties = {
             title  = "Alarms"
-            alarms = [for alarm in aws_cloudwatch_metric_alarm.this : alarm.arn]
+            alarms = concat([for alarm in aws_cloudwatch_metric_alarm.this : alarm.arn], local.storage_alarm_arns)
           }
         },
         {
@@ -129,7 +129,8 @@ resource "aws_cloudwatch_dashboard" "this" {
             query  = "SOURCE '${aws_cloudwatch_log_group.lambda.name}' | fields @timestamp, status, method, path, mcpMethod, operation, durationMs, requestId | filter type = 'request' and outcome != 'ok' | sort @timestamp desc | limit 50"
           }
         },
-      ]
+      ],
+      local.storage_dashboard_widgets
     )
   })
 }

@@ -114,3 +114,8 @@ output "custom_domain_target" {
   description = "With a domain_name: the API Gateway host the domain must point to (Terraform creates the alias record when hosted_zone_id is set; otherwise create a CNAME to it)."
   value       = local.custom_domain ? aws_apigatewayv2_domain_name.this[0].domain_name_configuration[0].target_domain_name : null
 }
+
+output "store_table" {
+  description = "With storage = \"dynamodb\": the DynamoDB table of ctx.store and ctx.app_store (plugin_tools.data --table exports or deletes one caller's data)."
+  value       = local.storage_enabled ? aws_dynamodb_table.store[0].name : null
+}

@@ -15,6 +15,8 @@ lambda_handler      = "handler.lambda_handler"
 auth = {{ cookiecutter.auth | tojson }}
 # API keys (auth = "api_key"): name = SHA-256 of the key. Add one with `make api-key NAME=...`.
 api_keys = {}
+# Per-user state for ctx.store and ctx.app_store: "none" or "dynamodb" (one table; see the README).
+storage = {{ cookiecutter.storage | tojson }}
 
 # Optional (see variables.tf and the README). Uncomment and edit, then terraform apply.
 # log_level   = "INFO"                   # WARN keeps only failed requests and warnings
@@ -23,3 +25,4 @@ api_keys = {}
 # secrets     = ["API_TOKEN"]            # names only: ctx.secret("API_TOKEN"); values go to SSM
 # domain_name    = "api.example.com"     # a custom domain for every URL
 # hosted_zone_id = "Z0123456789ABCDEFGHIJ"
+# storage_deletion_protection = false    # only to destroy a project whose table holds data

@@ -360,3 +360,25 @@ variable "disable_execute_api_endpoint" {
   type        = bool
   default     = false
 }
+
+variable "storage" {
+  description = "Per-user state for ctx.store and ctx.app_store: \"none\" (no table) or \"dynamodb\" (one on-demand table, its name passed to the Lambda; IAM for that table only). Switch at any time and terraform apply."
+  type        = string
+  default     = "none"
+
+  validation {
+    condition     = contains(["none", "dynamodb"], var.storage)
+    error_message = "The storage must be \"none\" or \"dynamodb\"."
+  }
+}
+
+variable "storage_deletion_protection" {
+  description = "Refuse to delete the store table (storage = \"dynamodb\") while true, so users' data survives a terraform destroy by mistake. Set it to false and apply before destroying on purpose (see the README)."
+  type        = bool
+  default     = true
+
+  validation {
+    condition     = var.storage_deletion_protection != null
+    error_message = "The storage_deletion_protection must be true or false."
+  }
+}

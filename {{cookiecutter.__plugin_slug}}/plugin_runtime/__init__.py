@@ -6,7 +6,10 @@ Its layers, each importing only from the ones before it:
 - the model: ``model_schema`` (type hints to JSON Schema, validation), ``model_log`` (structured
   JSON log lines), ``model_settings`` (settings), ``model_secrets`` (secrets, loaded on first
   use), ``model_auth`` (who may call), ``model_jwt`` (access tokens, loaded with the first one),
-  ``model_context`` (what an operation may know of its request and caller), ``model_operation``
+  ``model_context`` (what an operation may know of its request and caller), ``model_aws`` (a
+  stdlib SigV4 client for SSM, DynamoDB and Lambda, loaded on first use), ``model_store`` (per-user
+  documents: ``ctx.store``, ``ctx.app_store``; its errors in ``model_store_errors``, the deployed
+  DynamoDB backend in ``model_store_dynamodb``, the local SQLite one in plugin_tools), ``model_operation``
   (an operation's signature and docstring), ``model_resource`` (resources, prompts and widgets),
   ``model_registry`` (the operations, what MCP clients can read, and the plugin's facts);
 - the transport: ``transport`` (the API Gateway event as a request, JSON responses, routes),

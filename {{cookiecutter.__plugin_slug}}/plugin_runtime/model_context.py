@@ -47,6 +47,17 @@ class Caller:
         return f"Caller(name={self.name!r}, kind={self.kind!r}, scopes={sorted(self.scopes)!r})"
 
 
+class _Stores:
+    """How a Context opens its stores: installed by the plugin layer (model_store sits above this
+    module, so it is reached through this hook, loaded on the first ``ctx.store``)."""
+
+    opener: Callable[[Context, bool], object] | None = None
+
+
+def use_store_opener(opener: Callable[[Context, bool], object]) -> None:
+    _Stores.opener = opener
+
+
 class Context:
     """The request an operation runs for.
 
@@ -60,12 +71,14 @@ class Context:
     - ``remaining_ms()``: how long the Lambda may still run, or None outside Lambda;
     - ``log``: structured log lines tagged with this request (``ctx.log.info("msg", key=value)``);
     - ``setting(name, kind)`` and ``secret(name)``: the deployment's settings and secrets;
+    - ``store`` and ``app_store``: the caller's own documents and the plugin-wide ones
+      (``model_store``; ``storage = "dynamodb"`` when deployed, a SQLite file locally);
     - ``error``: ``"client"`` or ``"server"`` when a surface answered a failure its HTTP status
       does not show (an MCP tool error is a 200), for the request's log line and metrics.
     """
 
-    __slots__ = ("_log", "_origin", "_request", "api_request_id", "caller", "error", "lambda_context", "mcp_method",
-                 "method", "operation", "path", "request_id", "surface", "trace_id")
+    __slots__ = ("_app_store", "_log", "_origin", "_request", "_store", "api_request_id", "caller", "error",
+                 "lambda_context", "mcp_method", "method", "operation", "path", "request_id", "surface", "trace_id")
 
     def __init__(self, *, request: object = None, lambda_context: object = None, surface: str = "rest",
                  caller: Caller | None = None, method: str = "", path: str = "", api_request_id: str = "") -> None:
@@ -83,6 +96,8 @@ class Context:
         self.mcp_method: str | None = None
         self.error: str | None = None
         self._log: Log | None = None
+        self._store: object = None
+        self._app_store: object = None
 
     @property
     def origin(self) -> str:
@@ -113,4 +128,24 @@ class Context:
         is not declared, not set or not readable."""
         from .model_secrets import secret  # first secret read only: no cost for plugins without secrets
 
-        return secret(name)
+        return secret(name, self.remaining_ms)
+
+    @property
+    def store(self) -> typing.Any:
+        """The verified caller's own documents (a ``model_store.Store``): ``get``, ``put``, ``delete``,
+        ``list``. ``StoreError`` with ``auth = "none"``, where there is no caller."""
+        if self._store is None:
+            self._store = self._open_store(shared=False)
+        return self._store
+
+    @property
+    def app_store(self) -> typing.Any:
+        """The plugin-wide documents, shared by every caller: same API as ``store``."""
+        if self._app_store is None:
+            self._app_store = self._open_store(shared=True)
+        return self._app_store
+
+    def _open_store(self, shared: bool) -> object:
+        if _Stores.opener is None:
+            raise RuntimeError("ctx.store is opened by plugin_runtime.plugin, which is not imported")
+        return _Stores.opener(self, shared)

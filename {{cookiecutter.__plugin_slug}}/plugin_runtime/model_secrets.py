@@ -3,7 +3,8 @@ the first time an operation asks for one, so a cold start that reads no secret n
 
 Deployed, a secret is an SSM Parameter Store SecureString under ``PLUGIN_SECRETS_PREFIX``
 (``/<name>/secrets/``), one of the names in ``PLUGIN_SECRETS`` (Terraform sets both from its
-``secrets`` list). Its value is fetched with boto3 (imported here, on the first read) and kept for
+``secrets`` list). Its value is fetched with the runtime's stdlib AWS client (``model_aws``: SigV4,
+the JSON protocol, retries within the Lambda's remaining time; no boto3) and kept for
 ``PLUGIN_SECRETS_TTL_SECONDS`` (300 by default); when a refresh fails, the last good value is
 served a little longer. Locally (no prefix in the environment) it is read from the environment,
 which the local server and invoke fill from ``.secrets.env``.
@@ -13,8 +14,12 @@ from __future__ import annotations
 
 import os
 import time
+import typing
 
 from .model_settings import SecretError
+
+if typing.TYPE_CHECKING:
+    from collections.abc import Callable
 
 SECRETS_PREFIX_ENV = "PLUGIN_SECRETS_PREFIX"  # /<name>/secrets/, set by Terraform
 SECRETS_NAMES_ENV = "PLUGIN_SECRETS"  # the declared names, comma-separated, set by Terraform
@@ -51,7 +56,7 @@ def _ttl() -> float:
         return DEFAULT_TTL_SECONDS
 
 
-def secret(name: str) -> str:
+def secret(name: str, remaining_ms: Callable[[], int | None] | None = None) -> str:
     """The secret ``name``: from SSM when deployed (cached for a few minutes), else from the environment."""
     prefix = os.environ.get(SECRETS_PREFIX_ENV)
     if not prefix:  # local: the environment, which the local tools fill from .secrets.env
@@ -70,7 +75,7 @@ def secret(name: str) -> str:
         return cached[0]
     parameter = prefix + name
     try:
-        value = _fetch(parameter)
+        value = _fetch(parameter, remaining_ms)
     except SecretError as exc:
         if cached is not None:  # SSM failed on a refresh: keep serving the last good value a while
             from .model_log import log
@@ -86,28 +91,43 @@ def secret(name: str) -> str:
     return value
 
 
-def _client() -> object:
-    if _cache.client is None:
-        import boto3  # first secret read only: it costs a noticeable part of a second on a cold start
-        from botocore.config import Config
+class _SSM:
+    """GetParameter over SSM's JSON protocol (``AmazonSSM.GetParameter``, JSON 1.1), signed by
+    ``model_aws``; answers like boto3's client, so tests can stand in for either."""
 
-        # Bounded: a slow or throttled SSM fails this operation well inside the Lambda timeout.
-        config = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
-        _cache.client = boto3.client("ssm", config=config)
+    def __init__(self, remaining_ms: Callable[[], int | None] | None = None) -> None:
+        self.remaining_ms = remaining_ms
+
+    def get_parameter(self, Name: str, WithDecryption: bool) -> dict:  # boto3's argument names
+        from .model_aws import call_json, deadline_from
+
+        return call_json("ssm", "AmazonSSM.GetParameter", {"Name": Name, "WithDecryption": WithDecryption},
+                         version="1.1", deadline=deadline_from(self.remaining_ms))
+
+
+def _client(remaining_ms: Callable[[], int | None] | None = None) -> object:
+    if _cache.client is None:
+        _cache.client = _SSM()
+    if isinstance(_cache.client, _SSM):
+        _cache.client.remaining_ms = remaining_ms
     return _cache.client
 
 
-def _fetch(parameter: str) -> str:
+def read_parameter(parameter: str, remaining_ms: Callable[[], int | None] | None = None) -> str:
+    """One SecureString by its full name (the OAuth provider's client secret), uncached: the caller
+    keeps it as long as it likes. The same stdlib client and errors as ``secret``."""
+    return _fetch(parameter, remaining_ms)
+
+
+def _fetch(parameter: str, remaining_ms: Callable[[], int | None] | None = None) -> str:
     """GetParameter with decryption; every failure becomes a SecretError naming what to do."""
     try:
-        client = _client()
+        client = _client(remaining_ms)
         answer = client.get_parameter(Name=parameter, WithDecryption=True)  # type: ignore[attr-defined]
         return str(answer["Parameter"]["Value"])
-    except ImportError:
-        raise SecretError("boto3 is not available to read secrets from SSM (the Lambda runtime includes it; "
-                          "locally, pip install boto3)") from None
-    except Exception as exc:  # botocore's ClientError and connection errors, without importing botocore
-        code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", "")) or type(exc).__name__
+    except Exception as exc:  # model_aws.AwsError (or a stand-in's botocore-shaped error)
+        code = (str(getattr(exc, "code", "") or "")
+                or str(getattr(exc, "response", {}).get("Error", {}).get("Code", "")) or type(exc).__name__)
         if code == "ParameterNotFound":
             raise SecretError(f"secret parameter {parameter} does not exist: run terraform apply, then aws "
                               f"ssm put-parameter --name {parameter} --type SecureString --overwrite --value '...'"

@@ -14,8 +14,9 @@ A missing or unreadable value raises ``SettingError`` (``SecretError`` for secre
 message saying what to do: the operation that needs it fails (a 500 with the usual safe message,
 the reason in the logs) and every other operation keeps working.
 
-Reading secrets is ``model_secrets``, imported on the first ``ctx.secret`` (boto3 on the first
-read from SSM): operations that read none keep the cold start of a plugin without secrets.
+Reading secrets is ``model_secrets``, imported on the first ``ctx.secret`` (the stdlib AWS client
+``model_aws`` on the first read from SSM; no boto3): operations that read none keep the cold start
+of a plugin without secrets.
 """
 
 from __future__ import annotations

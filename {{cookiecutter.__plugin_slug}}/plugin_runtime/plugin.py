@@ -14,7 +14,7 @@ from time import perf_counter
 
 from .model_auth import AuthConfig
 from .model_auth import current as auth_config
-from .model_context import Context
+from .model_context import Context, use_store_opener
 from .model_log import bind, log
 from .model_operation import Operation
 from .model_registry import ROOT, Registry
@@ -43,6 +43,16 @@ if typing.TYPE_CHECKING:
 
 _INTERNAL_ERROR = {"error": "internal_error",
                    "message": "the operation failed unexpectedly; the details are in the function's logs"}
+
+
+def _open_store(ctx: Context, shared: bool) -> object:
+    """ctx.store and ctx.app_store: model_store is imported on the first store call only."""
+    from .model_store import app_store, store_for
+
+    return app_store(ctx.remaining_ms) if shared else store_for(ctx.caller, ctx.remaining_ms)
+
+
+use_store_opener(_open_store)
 
 
 class Plugin(Registry):

@@ -42,16 +42,16 @@ _secret: tuple[float, str, str] | None = None  # (read at, where from, value)
 
 def provider_secret(settings: OAuthSettings) -> str:
     """The provider client's secret: from the environment (local runs) or SSM Parameter Store,
-    read on the first sign-in (boto3 is imported only then) and kept for SECRET_TTL."""
+    read on the first sign-in (through model_secrets' stdlib client) and kept for SECRET_TTL."""
     global _secret
     if settings.client_secret:
         return settings.client_secret
     source = settings.client_secret_parameter
     if _secret is not None and _secret[1] == source and time.monotonic() - _secret[0] < SECRET_TTL:
         return _secret[2]
-    import boto3  # only the sign-in endpoints need it; the Lambda runtime provides it
+    from .model_secrets import read_parameter  # the stdlib SSM client, loaded by the sign-in endpoints only
 
-    value = boto3.client("ssm").get_parameter(Name=source, WithDecryption=True)["Parameter"]["Value"]
+    value = read_parameter(source)
     _secret = (time.monotonic(), source, value)
     return value
 

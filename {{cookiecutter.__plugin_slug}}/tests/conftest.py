@@ -142,6 +142,22 @@ def make_event(method: str = "POST", path: str = "/sumar", body: object = None, 
     return event
 
 
+@pytest.fixture(autouse=True)
+def store():
+    """A fresh, empty store for every test (SQLite in memory), as ctx.store and ctx.app_store see it;
+    the test can read what an operation kept: ``store.list(partition, "", 50, None, now)``."""
+    from plugin_runtime.model_store import TABLE_ENV, use_backend
+    from plugin_tools.store_sqlite import install
+
+    saved = os.environ.pop(TABLE_ENV, None)  # never a deployed table from the shell
+    backend = install(":memory:")
+    yield backend
+    use_backend(None)
+    backend.close()
+    if saved is not None:
+        os.environ[TABLE_ENV] = saved
+
+
 @pytest.fixture
 def handler() -> Callable[[dict, object], dict]:
     """The Lambda entry point named in terraform.tfvars."""

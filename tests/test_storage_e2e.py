@@ -1,0 +1,156 @@
+"""storage = "dynamodb" end to end on moto_server: a real `terraform apply` of a project with the
+README's notes app; the table's settings, the IAM statement and the table's name in the function's
+environment; the deployed zip, run with the deployed configuration against moto (two callers,
+isolation, conflicts, TTL); a plan after apply shows no changes; destroy is refused while deletion
+protection is on and works once it is off."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from bake_support import bake, with_operation
+from test_storage_bake import add_notes_app
+from test_terraform import _new_key, _outputs, _run_zip, _tfvars
+from tf_support import Terraform, boto3_clients, moto_or_skip, moto_server, terraform_or_skip, write_moto_override
+
+BRIEF = '''
+
+class Brief(TypedDict):
+    found: bool
+
+
+@plugin.operation()
+def keep_briefly(key: str, ctx: Context) -> Brief:
+    """Keep a value for one second."""
+    ctx.store.put(key, "brief", ttl_seconds=1)
+    return {"found": ctx.store.get(key) is not None}
+
+
+@plugin.operation(read_only=True)
+def still_there(key: str, ctx: Context) -> Brief:
+    """Whether the value is still kept."""
+    return {"found": ctx.store.get(key) is not None}
+'''
+
+
+@pytest.fixture(scope="module")
+def tf_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("tf-plugin-cache")
+
+
+def event(op: str, body: dict, key: str) -> dict:
+    return {"version": "2.0", "rawPath": f"/{op}", "rawQueryString": "",
+            "headers": {"content-type": "application/json", "host": "api.example.com",
+                        "authorization": f"Bearer {key}"},
+            "requestContext": {"requestId": f"e2e-{op}", "domainName": "api.example.com",
+                               "http": {"method": "POST", "path": f"/{op}"}},
+            "body": json.dumps(body), "isBase64Encoded": False}
+
+
+def answers(responses: list[dict]) -> list[tuple[int, object]]:
+    return [(r["statusCode"], json.loads(r["body"])) for r in responses]
+
+
+def test_storage_apply_isolation_conflicts_ttl_and_protected_destroy(tmp_path: Path, tf_cache):
+    binary, mirror = terraform_or_skip()
+    moto_or_skip()
+    project = bake(tmp_path / "p", plugin_name="Notas Plugin", storage="dynamodb", auth="api_key")
+    add_notes_app(project)
+    handler = project / "handler.py"
+    handler.write_text(with_operation(handler.read_text(encoding="utf-8"), BRIEF), encoding="utf-8")
+    ana, bob = _new_key(project, "ana"), _new_key(project, "bob")
+    with moto_server(tmp_path / "moto.log") as endpoint:
+        write_moto_override(project, endpoint)
+        tf = Terraform(project, binary, mirror, tf_cache)
+        tf.env["TF_VAR_python"] = sys.executable
+        tf.init()
+        started = time.perf_counter()
+        tf.run("apply", "-auto-approve")
+        apply_seconds = time.perf_counter() - started
+        name, region = _tfvars(project)["name"], _tfvars(project)["aws_region"]
+        aws = boto3_clients(endpoint, region)
+        out = _outputs(tf)
+        table_name = f"{name}-store"
+        assert out["store_table"] == table_name
+
+        # The table: on demand, PITR, encrypted, TTL on ex, deletion protection.
+        import boto3
+
+        dynamodb = boto3.client("dynamodb", endpoint_url=endpoint, region_name=region, aws_access_key_id="testing",
+                                aws_secret_access_key="testing")
+        table = dynamodb.describe_table(TableName=table_name)["Table"]
+        assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+        assert table["DeletionProtectionEnabled"] is True
+        assert table["SSEDescription"]["Status"] == "ENABLED"
+        assert sorted((k["AttributeName"], k["KeyType"]) for k in table["KeySchema"]) == [("pk", "HASH"),
+                                                                                           ("sk", "RANGE")]
+        backups = dynamodb.describe_continuous_backups(TableName=table_name)["ContinuousBackupsDescription"]
+        assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+        ttl = dynamodb.describe_time_to_live(TableName=table_name)["TimeToLiveDescription"]
+        assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "ex")
+
+        # The role may use exactly the four calls, on that table only.
+        fn = aws["lambda"].get_function(FunctionName=name)["Configuration"]
+        role = fn["Role"].rsplit("/", 1)[1]
+        statements = []
+        for policy in aws["iam"].list_role_policies(RoleName=role)["PolicyNames"]:
+            document = aws["iam"].get_role_policy(RoleName=role, PolicyName=policy)["PolicyDocument"]
+            statements += (json.loads(document) if isinstance(document, str) else document)["Statement"]
+        store = [s for s in statements if "dynamodb" in json.dumps(s)]
+        assert len(store) == 1, store
+        assert sorted(store[0]["Action"]) == ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query",
+                                              "dynamodb:UpdateItem"]
+        assert store[0]["Resource"] == table["TableArn"] and store[0]["Effect"] == "Allow"
+        environment = fn["Environment"]["Variables"]
+        assert environment["PLUGIN_STORE_TABLE"] == table_name
+        alarms = {a["AlarmName"] for a in aws["cloudwatch"].describe_alarms()["MetricAlarms"]}
+        assert {f"{name}-store-throttles", f"{name}-store-system-errors"} <= alarms
+
+        # The deployed zip with the deployed configuration, against moto: no boto3 on this path.
+        lambda_env = {**environment, "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
+                      "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "e2e-session", "AWS_REGION": region,
+                      "AWS_LAMBDA_FUNCTION_NAME": name, "HOME": str(tmp_path)}
+        first = answers(_run_zip(project, lambda_env, [
+            event("add_note", {"text": "de Ana"}, ana),
+            event("list_notes", {}, bob),
+            event("keep_briefly", {"key": "tmp"}, ana),
+        ], tmp_path, {}))
+        (status, note), (_, bobs), (_, brief) = first
+        assert status == 200 and note["text"] == "de Ana", first
+        assert bobs == {"notes": [], "cursor": ""} and brief == {"found": True}
+        time.sleep(2.1)
+        second = answers(_run_zip(project, lambda_env, [
+            event("list_notes", {}, ana),
+            event("delete_note", {"id": note["id"]}, bob),
+            event("delete_note", {"id": note["id"], "version": note["version"] + 1}, ana),
+            event("still_there", {"key": "tmp"}, ana),
+            event("add_note", {"text": ""}, ana),
+            event("delete_note", {"id": note["id"], "version": note["version"]}, ana),
+            event("list_notes", {}, ana),
+        ], tmp_path, {}))
+        assert second[0] == (200, {"notes": [note], "cursor": ""})
+        assert second[1] == (200, {"deleted": False})  # bob cannot reach ana's note
+        assert second[2][0] == 409 and second[2][1]["error"] == "conflict"
+        assert second[3] == (200, {"found": False})  # expired: never returned, even if moto still holds it
+        assert second[4][0] == 400
+        assert second[5] == (200, {"deleted": True})
+        assert second[6] == (200, {"notes": [], "cursor": ""})
+        items = dynamodb.scan(TableName=table_name)["Items"]
+        assert all(i["pk"]["S"].startswith("c#") and len(i["pk"]["S"]) == 42 for i in items), items
+
+        # Nothing drifts; destroy is refused while the table is protected, and works once it is not.
+        plan = tf.run("plan", "-detailed-exitcode", "-no-color", ok=(0, 2))
+        assert plan.returncode == 0, plan.stdout[-3000:]
+        refused = tf.run("destroy", "-auto-approve", "-no-color", ok=(1,))
+        assert "deletionprotectionenabled is set to true" in " ".join(refused.stderr.split()).lower(), \
+            refused.stderr[-2000:]
+        assert dynamodb.describe_table(TableName=table_name)["Table"]["TableName"] == table_name
+        tf.run("apply", "-auto-approve", "-var", "storage_deletion_protection=false")
+        tf.run("destroy", "-auto-approve")
+        assert table_name not in dynamodb.list_tables()["TableNames"]
+    print(f"\nstorage e2e: apply {apply_seconds:.1f} s", file=sys.stderr if os.environ.get("CI") else sys.stdout)

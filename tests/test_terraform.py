@@ -182,7 +182,7 @@ def test_the_ci_workflow_is_copied_verbatim_and_runs_every_check(baked):
 # --- terraform fmt / init / validate / plan on every variant --------------------------------------
 
 PARTITIONS = {"us-gov-west-1": "aws-us-gov", "cn-north-1": "aws-cn"}
-RESOURCES_PER_PLUGIN = 29
+RESOURCES_PER_PLUGIN = 30  # with 6 alarms (server-errors counts the runtime's ServerErrors)
 # OPS_TFVARS adds: certificate, its validation record and validation, API domain name, mapping,
 # alias record, one secret parameter, the e-mail subscription.
 RESOURCES = {"ops": RESOURCES_PER_PLUGIN + 8}
@@ -573,9 +573,11 @@ def _assert_deployed(aws: dict, project: Path, out: dict) -> None:
     alarms = aws["cloudwatch"].describe_alarms(AlarmNamePrefix=f"{name}-")["MetricAlarms"]
     topic = out["alarm_topic_arn"]
     assert sorted(a["AlarmName"] for a in alarms) == sorted(f"{name}-{k}" for k in (
-        "api-5xx", "api-throttled", "lambda-errors", "lambda-throttles", "lambda-duration-p99"))
+        "api-5xx", "server-errors", "api-throttled", "lambda-errors", "lambda-throttles", "lambda-duration-p99"))
     assert all(a["AlarmActions"] == [topic] and a["OKActions"] == [topic] for a in alarms)
     assert [a.get("ExtendedStatistic") for a in alarms if a["MetricName"] == "Duration"] == ["p99"]
+    (server,) = [a for a in alarms if a["MetricName"] == "ServerErrors"]  # MCP tool errors and upstream 5xx page too
+    assert (server["Namespace"], server["Dimensions"]) == (name, [{"Name": "Service", "Value": name}])
     dashboard = json.loads(aws["cloudwatch"].get_dashboard(DashboardName=name)["DashboardBody"])
     searches = json.dumps(dashboard)
     assert len(dashboard["widgets"]) == 7 and f'\\"{name}\\",Service,Surface,Operation' in searches

@@ -24,8 +24,5 @@ class StoreInputError(OperationError):
 class ConflictError(OperationError):
     """``if_version`` no longer matches: someone changed or deleted the item first (HTTP 409)."""
 
-    status = 409
-
     def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.status = 409  # set after the base class, whether or not OperationError takes a status
+        super().__init__(message, status=409)

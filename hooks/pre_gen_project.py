@@ -179,7 +179,8 @@ def validate(context: dict) -> list[str]:
 # The retry line printed after the errors.
 PLACEHOLDER = "<fix this>"
 PROMPTS = ("plugin_name", "description_for_human", "description_for_model", "contact_email", "legal_info_url",
-           "aws_region", "lambda_runtime", "lambda_architecture", "auth", "storage")  # cookiecutter.json's order (a test checks)
+           "aws_region", "lambda_runtime", "lambda_architecture", "auth", "storage")
+# (PROMPTS is cookiecutter.json's order: a test checks)
 # Characters that end a line somewhere (a terminal, str.splitlines) or are C0/DEL controls.
 _BREAKS = frozenset([chr(i) for i in range(32)] + ["\x7f", "\x85", "\u2028", "\u2029"])
 # Jinja's openers and raw block, spelled in pieces: this file is itself rendered by Jinja.

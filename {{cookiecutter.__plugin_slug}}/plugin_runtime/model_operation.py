@@ -117,7 +117,8 @@ class Operation:
     def __init__(self, func: Callable, *, method: str, path: str | None, read_only: bool,
                  destructive: bool | None, idempotent: bool | None, open_world: bool,
                  scopes: tuple[str, ...] = (), widget: object = None, invoking: str | None = None,
-                 invoked: str | None = None, errors: tuple[int, ...] = ()) -> None:
+                 invoked: str | None = None, errors: tuple[int, ...] = (),
+                 quota: str | None = None) -> None:
         code = func.__code__
         if code.co_flags & 0x0C:
             raise SchemaError(f"{func.__name__}: *args and **kwargs cannot be described; name every parameter")
@@ -135,6 +136,9 @@ class Operation:
                 raise SchemaError(f"{func.__name__}: scope {scope!r} must be a word of letters, digits, '.', '_', '-'")
         if isinstance(errors, (int, str)) or not all(check_status(e, f"{func.__name__}: errors=") for e in errors):
             raise SchemaError(f"{func.__name__}: errors= takes a list of statuses, e.g. errors=[404, 409]")
+        from .model_quota import parse_quota  # a few lines, stdlib only
+
+        self.quota = parse_quota(quota, f"{func.__name__}: quota=")  # None: default_quota, if any
         self.errors = tuple(sorted(set(errors)))  # the OperationError statuses it documents (400 always)
         self.scopes = tuple(scopes)  # OAuth scopes a caller needs beyond the base one (auth = oauth)
         # MCP Apps: the widget (None: widgets/<name>.html if it exists, False: none) and the
@@ -196,6 +200,11 @@ class Operation:
     def call(self, arguments: dict, context: Context | None = None) -> dict:
         """Run the function with validated arguments (and the Context, when it asks for one);
         the answer is always a JSON object."""
+        quota = self.quota or _default_quota()
+        if quota is not None and context is not None:
+            from .model_quota import charge
+
+            charge(self.name, quota, context)
         if self._converted:
             arguments = dict(arguments)
             for p in self._converted:
@@ -218,6 +227,12 @@ class Operation:
             if p.name not in args and not p.required:
                 args[p.name] = p.default
         return args
+
+
+def _default_quota() -> object:
+    from .model_quota import default_quota
+
+    return default_quota()
 
 
 def _unannotated(tp: object) -> object:

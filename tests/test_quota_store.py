@@ -13,9 +13,9 @@ from test_store_behaviour import dynalite_endpoint, moto_endpoint, runtime, stor
 
 @pytest.fixture(scope="module")
 def quota_mod(runtime):  # noqa: F811
-    from plugin_runtime import model_context, model_quota
+    from plugin_runtime import model_context, model_operation, model_quota
 
-    return model_quota, model_context
+    return model_quota, model_context, model_operation.parse_quota
 
 
 def context_of(model_context, name: str, run: str):
@@ -25,12 +25,12 @@ def context_of(model_context, name: str, run: str):
 @pytest.fixture
 def charger(store_env, quota_mod, request):  # noqa: F811
     _, clock, _ = store_env
-    model_quota, model_context = quota_mod
+    model_quota, model_context, parse_quota = quota_mod
     run = f"{request.node.name}-{time.monotonic_ns()}"
 
     def charge(spec: str, name: str = "ana", operation: str = "op") -> bool:
         try:
-            quota = model_quota.parse_quota(spec, operation)
+            quota = parse_quota(spec, operation)
             model_quota.charge(operation, quota, context_of(model_context, name, run))
         except model_quota.OperationError as exc:
             assert exc.status == 429 and exc.retry_after >= 1
@@ -72,10 +72,11 @@ def _charge_in_a_container(args: tuple[str, str, str]) -> list[bool]:
     model_aws._connections.clear()  # the parent's sockets stay the parent's
     spec, name, run = args
     model_quota, model_context = sys.modules["plugin_runtime.model_quota"], sys.modules["plugin_runtime.model_context"]
+    parse_quota = sys.modules["plugin_runtime.model_operation"].parse_quota
     answers = []
     for _ in range(5):
         try:
-            model_quota.charge("op", model_quota.parse_quota(spec, "op"), context_of(model_context, name, run))
+            model_quota.charge("op", parse_quota(spec, "op"), context_of(model_context, name, run))
             answers.append(True)
         except model_quota.OperationError:
             answers.append(False)
@@ -117,7 +118,7 @@ def test_counters_stay_out_of_the_callers_listing(charger, store_env):  # noqa: 
 
 
 def test_anonymous_callers_are_never_counted(quota_mod):
-    model_quota, model_context = quota_mod
+    model_quota, model_context, parse_quota = quota_mod
     ctx = model_context.Context()  # auth = none: no store is needed either
     for _ in range(3):
-        model_quota.charge("op", model_quota.parse_quota("1/day", "op"), ctx)
+        model_quota.charge("op", parse_quota("1/day", "op"), ctx)

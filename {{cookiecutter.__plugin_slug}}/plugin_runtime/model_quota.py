@@ -1,4 +1,5 @@
-"""The model: quotas, a number of calls per verified caller and window, per operation::
+"""The model: quotas, a number of calls per verified caller and window, per operation (the spec
+is parsed by model_operation when handler.py registers it; calls are counted here)::
 
     @plugin.operation(quota="100/day")   # or "20/minute", "500/hour"
 
@@ -14,48 +15,12 @@ are not counted: API Gateway's throttling alone limits them.
 
 from __future__ import annotations
 
-import os
 import typing
 
-from .model_operation import OperationError
-from .model_schema import SchemaError
+from .model_operation import OperationError, Quota
 
 if typing.TYPE_CHECKING:
     from .model_context import Context
-
-DEFAULT_ENV = "PLUGIN_DEFAULT_QUOTA"  # set by Terraform's default_quota ("" = none)
-WINDOWS = {"minute": 60, "hour": 3600, "day": 86400}
-MAX_LIMIT = 10**9
-
-
-class Quota(typing.NamedTuple):
-    limit: int
-    window: str
-    seconds: int
-
-
-def parse_quota(spec: object, where: str) -> Quota | None:
-    """``"N/minute|hour|day"`` as a Quota (None for None or ""); SchemaError naming ``where`` else."""
-    if spec is None or spec == "":
-        return None
-    count, _, window = spec.partition("/") if isinstance(spec, str) else ("", "", "")
-    count, window = count.strip(), window.strip().lower()
-    if not count.isdigit() or not 1 <= int(count) <= MAX_LIMIT or window not in WINDOWS:
-        raise SchemaError(f"{where}: quota {spec!r} is not CALLS/WINDOW, e.g. \"100/day\" (windows: minute, hour, "
-                          f"day; calls: 1 to {MAX_LIMIT})")
-    return Quota(int(count), window, WINDOWS[window])
-
-
-_default: dict[str, Quota | None] = {}
-
-
-def default_quota() -> Quota | None:
-    """Terraform's default_quota, parsed once per value (a bad one is refused naming the variable)."""
-    spec = os.environ.get(DEFAULT_ENV, "")
-    if spec not in _default:
-        _default.clear()
-        _default[spec] = parse_quota(spec, f"default_quota ({DEFAULT_ENV})")
-    return _default[spec]
 
 
 def quota_partition(partition: str) -> str:

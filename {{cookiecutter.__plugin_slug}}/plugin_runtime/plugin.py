@@ -16,7 +16,7 @@ from .model_auth import AuthConfig
 from .model_auth import current as auth_config
 from .model_context import Context, use_store_opener
 from .model_log import bind, log
-from .model_operation import Operation
+from .model_operation import Operation, use_quota_charger
 from .model_registry import ROOT, Registry
 from .model_schema import SchemaError
 from .model_settings import MISSING, setting
@@ -53,6 +53,16 @@ def _open_store(ctx: Context, shared: bool) -> object:
 
 
 use_store_opener(_open_store)
+
+
+def _charge(name: str, quota: object, ctx: Context) -> None:
+    """Quotas: model_quota (and the store) load on the first call an operation's quota counts."""
+    from .model_quota import charge
+
+    charge(name, quota, ctx)  # type: ignore[arg-type]
+
+
+use_quota_charger(_charge)
 
 
 class Plugin(Registry):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .model_auth import BASE_SCOPE
-from .model_quota import default_quota
+from .model_operation import default_quota
 from .model_schema import to_json
 
 if TYPE_CHECKING:

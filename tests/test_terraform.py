@@ -113,6 +113,9 @@ def baked(tmp_path_factory):
             if variant == "ops":
                 with (projects[variant] / "terraform.tfvars").open("a", encoding="utf-8") as tfvars:
                     tfvars.write(OPS_TFVARS)
+            if variant == "storage":  # quotas count in the store: a default one for every operation
+                with (projects[variant] / "terraform.tfvars").open("a", encoding="utf-8") as tfvars:
+                    tfvars.write('default_quota = "1000/day"\n')
         return projects[variant]
 
     return get
@@ -266,8 +269,9 @@ def test_fmt_validate_and_plan(variant, baked, tf_cache, request):
         assert table["point_in_time_recovery"][0]["enabled"] and table["server_side_encryption"][0]["enabled"]
         assert table["ttl"] == [{"attribute_name": "ex", "enabled": True}]
         assert environment["PLUGIN_STORE_TABLE"] == f"{tfvars['name']}-store"
+        assert environment["PLUGIN_DEFAULT_QUOTA"] == "1000/day"
     else:
-        assert "PLUGIN_STORE_TABLE" not in environment
+        assert "PLUGIN_STORE_TABLE" not in environment and "PLUGIN_DEFAULT_QUOTA" not in environment
     if variant == "ops":  # every URL the build and the published manifest use is the custom domain's
         assert planned["terraform_data.build"]["triggers_replace"][1] == "https://api.example.com"  # --origin
         manifest = json.loads(planned["aws_s3_object.manifest"]["content"])
@@ -287,6 +291,7 @@ BAD_VALUES = {
     "log_level": '"VERBOSE"',
     "system_log_level": '"ERROR"',
     "storage": '"sqlite"',
+    "default_quota": '"100/week"',
 }
 
 

@@ -363,7 +363,7 @@ variable "default_quota" {
 
   validation {
     condition     = var.default_quota == "" || can(regex("^[1-9][0-9]{0,8}/(minute|hour|day)$", var.default_quota))
-    error_message = "The default_quota is \"\" or CALLS/WINDOW, e.g. \"1000/day\" (windows: minute, hour, day)."
+    error_message = "The default_quota must be \"\" or CALLS/WINDOW, e.g. \"1000/day\" (windows: minute, hour, day)."
   }
 }
 

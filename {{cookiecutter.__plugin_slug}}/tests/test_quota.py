@@ -109,3 +109,16 @@ def test_the_default_quota_applies_to_every_operation(clock, monkeypatch):
     monkeypatch.setenv("PLUGIN_DEFAULT_QUOTA", "2/fortnight")
     with pytest.raises(SchemaError, match="default_quota"):
         quota_plugin(None).operations["ping"].call({"n": 1}, None)
+
+
+def test_without_a_store_a_counted_call_is_a_500_naming_the_fix(clock, store, capsys):
+    model_store.use_backend(None)
+    try:
+        status, _, body = rest(caller(quota_plugin().lambda_handler))
+    finally:
+        model_store.use_backend(store)
+    if not COUNTED:
+        assert status == 200
+        return
+    assert status == 500 and body["error"] == "internal_error", body
+    assert 'storage = \\"dynamodb\\"' in capsys.readouterr().err

@@ -585,10 +585,10 @@ def _assert_deployed(aws: dict, project: Path, out: dict) -> None:
     assert (server["Namespace"], server["Dimensions"]) == (name, [{"Name": "Service", "Value": name}])
     dashboard = json.loads(aws["cloudwatch"].get_dashboard(DashboardName=name)["DashboardBody"])
     searches = json.dumps(dashboard)
-    assert len(dashboard["widgets"]) == 7 and f'\\"{name}\\",Service,Surface,Operation' in searches
+    assert len(dashboard["widgets"]) == 8 and f'\\"{name}\\",Service,Surface,Operation' in searches
     throttled = aws["logs"].describe_metric_filters(logGroupName=out["access_log_group_name"])["metricFilters"]
     assert [(f["filterPattern"], f["metricTransformations"][0]["metricNamespace"]) for f in throttled] == \
-        [('{ $.status = "429" }', name)]
+        [('{ $.status = "429" && $.integrationLatency = "-" }', name)]
     for group in (out["log_group_name"], out["access_log_group_name"]):
         found = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
         assert [g["logGroupName"] for g in found] == [group] and found[0]["retentionInDays"] > 0

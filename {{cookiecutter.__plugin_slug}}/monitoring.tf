@@ -65,7 +65,9 @@ resource "aws_sns_topic_subscription" "alarm_email" {
 resource "aws_cloudwatch_log_metric_filter" "throttled" {
   name           = "${var.name}-throttled"
   log_group_name = aws_cloudwatch_log_group.access.name
-  pattern        = "{ $.status = \"429\" }"
+  # API Gateway's own 429s reach no integration (its latency is logged as "-"); a quota's 429s
+  # come from the function and count in the runtime's Throttled metric instead.
+  pattern = "{ $.status = \"429\" && $.integrationLatency = \"-\" }"
 
   metric_transformation {
     name      = "ThrottledRequests"

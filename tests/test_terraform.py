@@ -113,6 +113,9 @@ def baked(tmp_path_factory):
             if variant == "ops":
                 with (projects[variant] / "terraform.tfvars").open("a", encoding="utf-8") as tfvars:
                     tfvars.write(OPS_TFVARS)
+            if variant == "storage":  # quotas count in the store: a default one for every operation
+                with (projects[variant] / "terraform.tfvars").open("a", encoding="utf-8") as tfvars:
+                    tfvars.write('default_quota = "1000/day"\n')
         return projects[variant]
 
     return get
@@ -267,8 +270,9 @@ def test_fmt_validate_and_plan(variant, baked, tf_cache, request):
         assert table["point_in_time_recovery"][0]["enabled"] and table["server_side_encryption"][0]["enabled"]
         assert table["ttl"] == [{"attribute_name": "ex", "enabled": True}]
         assert environment["PLUGIN_STORE_TABLE"] == f"{tfvars['name']}-store"
+        assert environment["PLUGIN_DEFAULT_QUOTA"] == "1000/day"
     else:
-        assert "PLUGIN_STORE_TABLE" not in environment
+        assert "PLUGIN_STORE_TABLE" not in environment and "PLUGIN_DEFAULT_QUOTA" not in environment
     if variant == "ops":  # every URL the build and the published manifest use is the custom domain's
         assert planned["terraform_data.build"]["triggers_replace"][1] == "https://api.example.com"  # --origin
         manifest = json.loads(planned["aws_s3_object.manifest"]["content"])
@@ -288,6 +292,7 @@ BAD_VALUES = {
     "log_level": '"VERBOSE"',
     "system_log_level": '"ERROR"',
     "storage": '"sqlite"',
+    "default_quota": '"100/week"',
 }
 
 
@@ -590,10 +595,10 @@ def _assert_deployed(aws: dict, project: Path, out: dict) -> None:
     assert (server["Namespace"], server["Dimensions"]) == (name, [{"Name": "Service", "Value": name}])
     dashboard = json.loads(aws["cloudwatch"].get_dashboard(DashboardName=name)["DashboardBody"])
     searches = json.dumps(dashboard)
-    assert len(dashboard["widgets"]) == 7 and f'\\"{name}\\",Service,Surface,Operation' in searches
+    assert len(dashboard["widgets"]) == 8 and f'\\"{name}\\",Service,Surface,Operation' in searches
     throttled = aws["logs"].describe_metric_filters(logGroupName=out["access_log_group_name"])["metricFilters"]
     assert [(f["filterPattern"], f["metricTransformations"][0]["metricNamespace"]) for f in throttled] == \
-        [('{ $.status = "429" }', name)]
+        [('{ $.status = "429" && $.integrationLatency = "-" }', name)]
     for group in (out["log_group_name"], out["access_log_group_name"]):
         found = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
         assert [g["logGroupName"] for g in found] == [group] and found[0]["retentionInDays"] > 0

@@ -1,6 +1,6 @@
 # Alarms, their SNS topic and a dashboard. The runtime writes each request's metrics as
 # CloudWatch Embedded Metric Format records in the Lambda's log group (namespace = var.name):
-# Requests, ClientErrors, ServerErrors and Duration, by Service and by Service/Surface/Operation.
+# Requests, ClientErrors, ServerErrors, Throttled (calls over a quota) and Duration, by Service and by Service/Surface/Operation.
 # The alarms watch what AWS measures itself (API 5xx, Lambda errors, throttles, p99 duration), the
 # runtime's ServerErrors (an MCP tool error is a 200 to API Gateway, and an upstream outage is an
 # OperationError 502/503/504), plus the 429s API Gateway answers when its throttling limits are hit
@@ -65,7 +65,9 @@ resource "aws_sns_topic_subscription" "alarm_email" {
 resource "aws_cloudwatch_log_metric_filter" "throttled" {
   name           = "${var.name}-throttled"
   log_group_name = aws_cloudwatch_log_group.access.name
-  pattern        = "{ $.status = \"429\" }"
+  # API Gateway's own 429s reach no integration (its latency is logged as "-"); a quota's 429s
+  # come from the function and count in the runtime's Throttled metric instead.
+  pattern = "{ $.status = \"429\" && $.integrationLatency = \"-\" }"
 
   metric_transformation {
     name      = "ThrottledRequests"
@@ -142,6 +144,7 @@ locals {
     { title = "Requests by operation and surface", stat = "Sum", metrics = local.search["Requests"] },
     { title = "Errors by operation and surface (client, server)", stat = "Sum", metrics = concat(local.search["ClientErrors"], local.search["ServerErrors"]) },
     { title = "Duration p99 by operation and surface (ms)", stat = "p99", metrics = local.search["Duration"] },
+    { title = "Calls over a quota by operation and surface (429)", stat = "Sum", metrics = local.search["Throttled"] },
     {
       title = "HTTP API", stat = "Sum"
       metrics = concat([for metric in ["Count", "4xx", "5xx"] : ["AWS/ApiGateway", metric, "ApiId", aws_apigatewayv2_api.this.id]],
@@ -154,7 +157,7 @@ locals {
     },
   ]
   search = {
-    for metric, stat in { Requests = "Sum", ClientErrors = "Sum", ServerErrors = "Sum", Duration = "p99" } :
+    for metric, stat in { Requests = "Sum", ClientErrors = "Sum", ServerErrors = "Sum", Throttled = "Sum", Duration = "p99" } :
     metric => [[{ id = lower(metric), expression = "SEARCH('${local.operation_metrics} MetricName=\"${metric}\"', '${stat}', ${local.alarm_period_seconds})" }]]
   }
 }

@@ -7,12 +7,22 @@
 
 locals {
   storage_enabled = var.storage == "dynamodb"
-  storage_environment = local.storage_enabled ? {
+  storage_environment = merge(local.storage_enabled ? {
     PLUGIN_STORE_TABLE = aws_dynamodb_table.store[0].name
-  } : {}
-  # The runtime's store calls: GetItem, UpdateItem (every put), DeleteItem and Query (list).
+  } : {}, var.default_quota == "" ? {} : { PLUGIN_DEFAULT_QUOTA = var.default_quota })
+  # The runtime's store calls: GetItem, UpdateItem (every put, and every call an operation's quota
+  # counts), DeleteItem and Query (list).
   storage_actions    = ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"]
   storage_operations = ["GetItem", "UpdateItem", "DeleteItem", "Query"]
+}
+
+# Quotas count calls in the store: without it every call to an operation with a quota fails (a
+# StoreError naming the fix, in the logs), so plan and apply warn.
+check "quotas_need_storage" {
+  assert {
+    condition     = var.default_quota == "" || local.storage_enabled
+    error_message = "default_quota counts calls in the store: set storage = \"dynamodb\" too."
+  }
 }
 
 resource "aws_dynamodb_table" "store" {

@@ -372,6 +372,17 @@ variable "storage" {
   }
 }
 
+variable "default_quota" {
+  description = "A quota on every operation that names none in @plugin.operation(quota=...): calls per verified caller and window, e.g. \"1000/day\" (windows: minute, hour, day); \"\" for none. Needs storage = \"dynamodb\" (calls are counted in the store); anonymous callers (auth = \"none\") are limited by API Gateway's throttling alone."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.default_quota == "" || can(regex("^[1-9][0-9]{0,8}/(minute|hour|day)$", var.default_quota))
+    error_message = "The default_quota must be \"\" or CALLS/WINDOW, e.g. \"1000/day\" (windows: minute, hour, day)."
+  }
+}
+
 variable "storage_deletion_protection" {
   description = "Refuse to delete the store table (storage = \"dynamodb\") while true, so users' data survives a terraform destroy by mistake. Set it to false and apply before destroying on purpose (see the README)."
   type        = bool

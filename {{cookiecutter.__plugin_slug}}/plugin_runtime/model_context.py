@@ -74,11 +74,13 @@ class Context:
     - ``store`` and ``app_store``: the caller's own documents and the plugin-wide ones
       (``model_store``; ``storage = "dynamodb"`` when deployed, a SQLite file locally);
     - ``error``: ``"client"`` or ``"server"`` when a surface answered a failure its HTTP status
-      does not show (an MCP tool error is a 200), for the request's log line and metrics.
+      does not show (an MCP tool error is a 200), for the request's log line and metrics;
+    - ``throttled``: True when the operation's quota refused the call (model_quota).
     """
 
     __slots__ = ("_app_store", "_log", "_origin", "_request", "_store", "api_request_id", "caller", "error",
-                 "lambda_context", "mcp_method", "method", "operation", "path", "request_id", "surface", "trace_id")
+                 "lambda_context", "mcp_method", "method", "operation", "path", "request_id", "surface", "throttled",
+                 "trace_id")
 
     def __init__(self, *, request: object = None, lambda_context: object = None, surface: str = "rest",
                  caller: Caller | None = None, method: str = "", path: str = "", api_request_id: str = "") -> None:
@@ -95,6 +97,7 @@ class Context:
         self.operation: str | None = None
         self.mcp_method: str | None = None
         self.error: str | None = None
+        self.throttled = False  # a quota refused the call (the Throttled metric)
         self._log: Log | None = None
         self._store: object = None
         self._app_store: object = None

@@ -8,6 +8,7 @@ surfaces read what this layer derives.
 
 from __future__ import annotations
 
+import os
 import typing
 
 from .model_context import Context
@@ -55,6 +56,49 @@ class OperationError(Exception):
             if isinstance(retry_after, bool) or not isinstance(retry_after, int) or retry_after < 0:
                 raise SchemaError(f"OperationError: retry_after must be whole seconds >= 0, not {retry_after!r}")
         self.retry_after = retry_after
+
+
+DEFAULT_ENV = "PLUGIN_DEFAULT_QUOTA"  # set by Terraform's default_quota ("" = none)
+WINDOWS = {"minute": 60, "hour": 3600, "day": 86400}
+MAX_LIMIT = 10**9
+
+
+class Quota(typing.NamedTuple):
+    limit: int
+    window: str
+    seconds: int
+
+
+def parse_quota(spec: object, where: str) -> Quota | None:
+    """``"N/minute|hour|day"`` as a Quota (None for None or ""); SchemaError naming ``where`` else."""
+    if spec is None or spec == "":
+        return None
+    count, _, window = spec.partition("/") if isinstance(spec, str) else ("", "", "")
+    count, window = count.strip(), window.strip().lower()
+    if not count.isdigit() or not 1 <= int(count) <= MAX_LIMIT or window not in WINDOWS:
+        raise SchemaError(f"{where}: quota {spec!r} is not CALLS/WINDOW, e.g. \"100/day\" (windows: minute, hour, "
+                          f"day; calls: 1 to {MAX_LIMIT})")
+    return Quota(int(count), window, WINDOWS[window])
+
+
+_default: dict[str, Quota | None] = {}
+
+
+def default_quota() -> Quota | None:
+    """Terraform's default_quota, parsed once per value (a bad one is refused naming the variable)."""
+    spec = os.environ.get(DEFAULT_ENV, "")
+    if spec not in _default:
+        _default.clear()
+        _default[spec] = parse_quota(spec, f"default_quota ({DEFAULT_ENV})")
+    return _default[spec]
+
+
+_charger: list[Callable[[str, Quota, Context], None]] = []
+
+
+def use_quota_charger(charge: Callable[[str, Quota, Context], None]) -> None:
+    """Install what counts a call against a quota (plugin.py: model_quota, loaded on first use)."""
+    _charger[:] = [charge]
 
 
 class ArgumentsError(ValueError):
@@ -117,7 +161,8 @@ class Operation:
     def __init__(self, func: Callable, *, method: str, path: str | None, read_only: bool,
                  destructive: bool | None, idempotent: bool | None, open_world: bool,
                  scopes: tuple[str, ...] = (), widget: object = None, invoking: str | None = None,
-                 invoked: str | None = None, errors: tuple[int, ...] = ()) -> None:
+                 invoked: str | None = None, errors: tuple[int, ...] = (),
+                 quota: str | None = None) -> None:
         code = func.__code__
         if code.co_flags & 0x0C:
             raise SchemaError(f"{func.__name__}: *args and **kwargs cannot be described; name every parameter")
@@ -135,6 +180,7 @@ class Operation:
                 raise SchemaError(f"{func.__name__}: scope {scope!r} must be a word of letters, digits, '.', '_', '-'")
         if isinstance(errors, (int, str)) or not all(check_status(e, f"{func.__name__}: errors=") for e in errors):
             raise SchemaError(f"{func.__name__}: errors= takes a list of statuses, e.g. errors=[404, 409]")
+        self.quota = parse_quota(quota, f"{func.__name__}: quota=")  # None: default_quota, if any
         self.errors = tuple(sorted(set(errors)))  # the OperationError statuses it documents (400 always)
         self.scopes = tuple(scopes)  # OAuth scopes a caller needs beyond the base one (auth = oauth)
         # MCP Apps: the widget (None: widgets/<name>.html if it exists, False: none) and the
@@ -196,6 +242,9 @@ class Operation:
     def call(self, arguments: dict, context: Context | None = None) -> dict:
         """Run the function with validated arguments (and the Context, when it asks for one);
         the answer is always a JSON object."""
+        quota = self.quota or default_quota()
+        if quota is not None and context is not None:
+            _charger[0](self.name, quota, context)
         if self._converted:
             arguments = dict(arguments)
             for p in self._converted:

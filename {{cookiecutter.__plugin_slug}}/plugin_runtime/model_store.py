@@ -70,6 +70,11 @@ class Backend(typing.Protocol):
     def list(self, partition: str, prefix: str, limit: int, after: str | None, now: int
              ) -> tuple[list[tuple[str, str, int, int | None]], str | None]: ...
 
+    def count(self, partition: str, key: str, limit: int, expires_at: int, now: int) -> bool:
+        """Add one to the counter (partition, key) if it is below ``limit`` (an expired counter
+        counts as 0), in one atomic write, no read; False (unchanged) when it was at the limit."""
+        ...
+
 
 class _State:
     backend: Backend | None = None  # installed by the local tools (SQLite)

@@ -108,6 +108,18 @@ class DynamoBackend:
         rows = rows[:limit]
         return rows, (rows[-1][0] if more else None)
 
+    def count(self, partition: str, key: str, limit: int, expires_at: int, now: int) -> bool:
+        """Quotas: ADD one under a condition, a single UpdateItem; the window's end is the TTL."""
+        payload = {"Key": _key(partition, key), "UpdateExpression": "ADD n :one SET ex = :ex",
+                   "ConditionExpression": "attribute_not_exists(n) OR n < :limit",
+                   "ExpressionAttributeValues": {":one": {"N": "1"}, ":limit": {"N": str(limit)},
+                                                 ":ex": {"N": str(expires_at)}}}
+        try:
+            self._call("UpdateItem", payload)
+        except ConflictError:
+            return False
+        return True
+
     def partition_keys(self, partition: str) -> list[str]:
         """Every key of one partition, expired or not (plugin_tools.data delete)."""
         keys: list[str] = []

@@ -16,7 +16,7 @@ from .model_auth import AuthConfig
 from .model_auth import current as auth_config
 from .model_context import Context, use_store_opener
 from .model_log import bind, log
-from .model_operation import Operation
+from .model_operation import Operation, use_quota_charger
 from .model_registry import ROOT, Registry
 from .model_schema import SchemaError
 from .model_settings import MISSING, setting
@@ -55,6 +55,16 @@ def _open_store(ctx: Context, shared: bool) -> object:
 use_store_opener(_open_store)
 
 
+def _charge(name: str, quota: object, ctx: Context) -> None:
+    """Quotas: model_quota (and the store) load on the first call an operation's quota counts."""
+    from .model_quota import charge
+
+    charge(name, quota, ctx)  # type: ignore[arg-type]
+
+
+use_quota_charger(_charge)
+
+
 class Plugin(Registry):
     """The registry of operations and the Lambda entry point (``lambda_handler``)."""
 
@@ -79,7 +89,8 @@ class Plugin(Registry):
                   read_only: bool = False, destructive: bool | None = None, idempotent: bool | None = None,
                   open_world: bool = False, scopes: list[str] | tuple[str, ...] = (),
                   widget: str | Widget | bool | None = None, invoking: str | None = None,
-                  invoked: str | None = None, errors: list[int] | tuple[int, ...] = ()) -> Callable:
+                  invoked: str | None = None, errors: list[int] | tuple[int, ...] = (),
+                  quota: str | None = None) -> Callable:
         """Register a typed function as an operation: an HTTP route, an OpenAPI operation and an
         MCP tool. ``read_only=True`` marks a pure function (safe to run without asking);
         ``scopes`` are OAuth scopes a signed-in caller needs for it (``auth = "oauth"``).
@@ -89,13 +100,15 @@ class Plugin(Registry):
         none; a ``Widget`` to set its CSP domains. ``invoking``/``invoked``: the status texts the
         host shows while the tool runs and once it is done (at most 64 characters each).
         ``errors``: the ``OperationError`` statuses it may answer besides 400, e.g. ``[404, 409]``,
-        documented in openapi.json."""
+        documented in openapi.json. ``quota``: calls per verified caller and window, e.g.
+        ``"100/day"`` (minute, hour or day; needs storage = "dynamodb"): a call over it answers 429
+        with Retry-After; Terraform's ``default_quota`` applies to operations that name none."""
 
         def register(fn: Callable) -> Callable:
             op = Operation(fn, method=method, path=path, read_only=read_only, destructive=destructive,
                            idempotent=idempotent, open_world=open_world, scopes=tuple(scopes),
                            widget=self._widget_spec(fn, widget), invoking=invoking, invoked=invoked,
-                           errors=errors)
+                           errors=errors, quota=quota)
             self.add(op)
             try:
                 self.router.add(op.method, op.path,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .model_auth import BASE_SCOPE
+from .model_operation import default_quota
 from .model_schema import to_json
 
 if TYPE_CHECKING:
@@ -90,6 +91,11 @@ def operation_object(op: Operation, protected: bool = False, oauth: AuthConfig |
         doc["responses"]["413"] = _error("The request body is too large.")
         doc["responses"]["415"] = _error("The body is not application/json.")
     doc["responses"]["429"] = _error("Too many requests: the API's throttling limit was reached; retry later.")
+    quota = op.quota or default_quota()
+    if quota is not None:  # counted per caller (model_quota): the 429 says when to retry
+        doc["responses"]["429"] = _error(f"Too many requests: at most {quota.limit} calls per {quota.window} per "
+                                         "caller, or the API's throttling limit; retry after Retry-After seconds.")
+        doc["responses"]["429"]["headers"] = RETRY_AFTER
     for status in op.errors:  # the OperationError statuses the operation declares (errors=[...])
         if status != 400 and (status != 403 or oauth is None):
             doc["responses"][str(status)] = _error(DECLARED[status])

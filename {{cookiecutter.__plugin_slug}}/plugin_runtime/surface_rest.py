@@ -56,7 +56,7 @@ def serve_operation(op: Operation, req: Request, path_params: dict[str, str], ct
     try:
         result = op.call(args, ctx)
     except OperationError as exc:
-        if exc.status != 400 and exc.status not in op.errors:
+        if exc.status != 400 and exc.status not in op.errors and not ctx.throttled:
             ctx.log.warning(f"{op.name} answered {exc.status}, which its errors= does not declare: "
                             "openapi.json does not document it")
         retry = None if exc.retry_after is None else {"retry-after": str(exc.retry_after)}

@@ -10,11 +10,11 @@ Neither headers nor bodies are logged.
 The metrics record is CloudWatch's Embedded Metric Format (EMF): CloudWatch Logs turns it into
 metrics, with no API call and no library. Namespace: ``PLUGIN_METRICS_NAMESPACE`` (Terraform sets
 the plugin's name), else the manifest's ``name_for_model``. Metrics: ``Requests``,
-``ClientErrors``, ``ServerErrors`` (counts) and ``Duration`` (milliseconds), by ``Service`` for
-the whole API, and also by ``Service``, ``Surface`` and ``Operation`` when an operation ran (only
-registered operation names become dimension values, so a caller cannot create metrics). The
-record always carries a level at or above the function's log level: filtering logs never drops
-metrics.
+``ClientErrors``, ``ServerErrors``, ``Throttled`` (calls a quota refused; counts) and ``Duration``
+(milliseconds), by ``Service`` for the whole API, and also by ``Service``, ``Surface`` and
+``Operation`` when an operation ran (only registered operation names become dimension values,
+so a caller cannot create metrics). The record always carries a level at or above the function's
+log level: filtering logs never drops metrics.
 
 Standard library only; nothing beyond what the cold start already loaded.
 """
@@ -30,7 +30,8 @@ from .model_log import LEVELS, bind, encode_line, threshold, timestamp, write_li
 NAMESPACE_ENV = "PLUGIN_METRICS_NAMESPACE"
 MAX_FIELD = 256  # paths and method names are cut to this length in a log line
 METRICS = [{"Name": "Requests", "Unit": "Count"}, {"Name": "ClientErrors", "Unit": "Count"},
-           {"Name": "ServerErrors", "Unit": "Count"}, {"Name": "Duration", "Unit": "Milliseconds"}]
+           {"Name": "ServerErrors", "Unit": "Count"}, {"Name": "Throttled", "Unit": "Count"},
+           {"Name": "Duration", "Unit": "Milliseconds"}]
 SERVICE_DIMENSIONS = [["Service"]]
 OPERATION_DIMENSIONS = [["Service"], ["Service", "Surface", "Operation"]]
 _NAMES = {value: name for name, value in LEVELS.items()}
@@ -125,7 +126,8 @@ def _finish(ctx: object, event: object, lambda_context: object, response: object
     write_lines(lines + '{"timestamp":"' + stamp + '","level":"' + _NAMES.get(max(floor, 20), "INFO")
                 + '","type":"metrics","requestId":' + rid + ',"_aws":{"Timestamp":' + str(int(now * 1000))
                 + _emf_tail(namespace, surface, operation) + ',"ClientErrors":' + str(int(client))
-                + ',"ServerErrors":' + str(int(server)) + ',"Duration":' + repr(duration) + "}\n")
+                + ',"ServerErrors":' + str(int(server)) + ',"Throttled":'
+                + ("1" if getattr(ctx, "throttled", False) else "0") + ',"Duration":' + repr(duration) + "}\n")
 
 
 def _caller(caller: object) -> str:

@@ -15,7 +15,14 @@ from plugin_runtime.model_store import ConflictError, use_backend
 DEFAULT_PATH = Path(".data") / "store.sqlite3"
 _SCHEMA = """CREATE TABLE IF NOT EXISTS items (
     partition TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, version INTEGER NOT NULL,
-    expires_at INTEGER, PRIMARY KEY (partition, key)) WITHOUT ROWID"""
+    expires_at INTEGER, PRIMARY KEY (partition, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS counters (
+    partition TEXT NOT NULL, key TEXT NOT NULL, n INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+    PRIMARY KEY (partition, key)) WITHOUT ROWID"""
+# Quotas: one statement, atomic in SQLite; an expired counter starts again from 1.
+_COUNT = """INSERT INTO counters VALUES (?, ?, 1, ?) ON CONFLICT (partition, key) DO UPDATE SET
+    n = CASE WHEN counters.expires_at < ? THEN 1 ELSE counters.n + 1 END, expires_at = excluded.expires_at
+    WHERE counters.n < ? OR counters.expires_at < ?"""
 
 
 class SqliteBackend:
@@ -28,7 +35,7 @@ class SqliteBackend:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
         self._db.execute("PRAGMA journal_mode=WAL" if self.path != ":memory:" else "PRAGMA journal_mode=MEMORY")
-        self._db.execute(_SCHEMA)
+        self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
         self._db.close()
@@ -87,6 +94,17 @@ class SqliteBackend:
         more = len(rows) > limit
         rows = rows[:limit]
         return rows, (rows[-1][0] if more else None)
+
+    def count(self, partition: str, key: str, limit: int, expires_at: int, now: int) -> bool:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                changed = self._db.execute(_COUNT, (partition, key, expires_at, now, limit, now)).rowcount
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return changed == 1
 
     def partition_keys(self, partition: str) -> list[str]:
         """Every key of one partition, expired or not (plugin_tools.data delete)."""

@@ -76,10 +76,11 @@ def test_zip_holds_exactly_the_sources(tmp_path):
     assert not any(n.startswith("plugin_tools/") for n in names)  # build, check, serve, invoke never run in Lambda
     # The budget is the runtime's: what you add (handler.py, widgets, the packages of requirements.txt,
     # which this zip leaves out) is yours, and only reported. The runtime with its auth, OAuth and
-    # MCP Apps surfaces is a small fraction of Lambda's 50 MB.
+    # MCP Apps surfaces is a small fraction of Lambda's 50 MB. Raised on purpose from 88 KiB for the
+    # store (its DynamoDB client, 90.7 KB with it) and quotas (2.5 KB).
     with zipfile.ZipFile(target) as zf:
         runtime = sum(i.compress_size for i in zf.infolist() if i.filename.startswith("plugin_runtime/"))
-    assert runtime < 88 * 1024, (
+    assert runtime < 94 * 1024, (
         f"plugin_runtime/ takes {runtime:,} of lambda.zip's {size:,} bytes (your own files: {size - runtime:,}); "
         "the runtime grew past its budget: keep new runtime code lean, or raise the budget in this test on purpose")
 

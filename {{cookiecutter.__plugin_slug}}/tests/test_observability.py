@@ -93,6 +93,7 @@ def assert_emf(record: dict, operation: str | None, surface: str, client: int, s
     assert namespace == record["Service"] and namespace
     assert directive[0]["Metrics"] == [{"Name": "Requests", "Unit": "Count"}, {"Name": "ClientErrors", "Unit": "Count"},
                                        {"Name": "ServerErrors", "Unit": "Count"},
+                                       {"Name": "Throttled", "Unit": "Count"},
                                        {"Name": "Duration", "Unit": "Milliseconds"}]
     expected = [["Service"], ["Service", "Surface", "Operation"]] if operation else [["Service"]]
     assert directive[0]["Dimensions"] == expected
@@ -100,6 +101,7 @@ def assert_emf(record: dict, operation: str | None, surface: str, client: int, s
         assert all(isinstance(record[d], str) for d in dimensions)
     assert (record.get("Operation"), record["Surface"]) == (operation, surface)
     assert (record["Requests"], record["ClientErrors"], record["ServerErrors"]) == (1, client, server)
+    assert record["Throttled"] == 0
     assert isinstance(record["Duration"], float) and record["Duration"] >= 0
     assert record["requestId"] == REQUEST_ID and record["timestamp"].endswith("Z")
 

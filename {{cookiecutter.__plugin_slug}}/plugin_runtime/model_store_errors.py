@@ -24,5 +24,7 @@ class StoreInputError(OperationError):
 class ConflictError(OperationError):
     """``if_version`` no longer matches: someone changed or deleted the item first (HTTP 409)."""
 
+    status = 409  # also on the class, so a handler can tell it apart without an instance
+
     def __init__(self, message: str) -> None:
         super().__init__(message, status=409)

@@ -77,10 +77,12 @@ def test_zip_holds_exactly_the_sources(tmp_path):
     # The budget is the runtime's: what you add (handler.py, widgets, the packages of requirements.txt,
     # which this zip leaves out) is yours, and only reported. The runtime with its auth, OAuth and
     # MCP Apps surfaces is a small fraction of Lambda's 50 MB. Raised on purpose from 88 KiB for the
-    # store (its DynamoDB client, 90.7 KB with it) and quotas (2.5 KB).
+    # store (its DynamoDB client, 90.7 KB with it) and quotas (2.5 KB), then to 120 KiB for the
+    # hardened OAuth facade (CIMD fetch, private_key_jwt, revocation: 105.5 KB with it). A cold
+    # start loads only the modules its request needs, so the size costs nothing there.
     with zipfile.ZipFile(target) as zf:
         runtime = sum(i.compress_size for i in zf.infolist() if i.filename.startswith("plugin_runtime/"))
-    assert runtime < 94 * 1024, (
+    assert runtime < 120 * 1024, (
         f"plugin_runtime/ takes {runtime:,} of lambda.zip's {size:,} bytes (your own files: {size - runtime:,}); "
         "the runtime grew past its budget: keep new runtime code lean, or raise the budget in this test on purpose")
 

@@ -577,7 +577,11 @@ def _redirect(url: str, params: dict[str, str]) -> dict:
 
 def handle(registry: Registry, config: AuthConfig, req: Request, endpoint: str) -> dict:
     """One request to a discovery document or a facade endpoint."""
-    if config.mode != "oauth" or config.oauth is None or config.problem:
+    if config.mode == "oauth" and config.problem:  # it does use OAuth: say it is broken, not absent
+        log.error(f"oauth: refused a discovery or sign-in request: {config.problem}")
+        raise HTTPError(500, "auth_misconfigured",
+                        "the server's authentication is misconfigured; the details are in the function's logs")
+    if config.mode != "oauth" or config.oauth is None:
         raise HTTPError(404, "not_found", "this API does not use OAuth (auth is not \"oauth\")")
     origin = req.origin
     if endpoint == "resource":

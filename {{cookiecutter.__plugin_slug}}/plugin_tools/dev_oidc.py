@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 PREFIX = "/_oidc"
 CLIENT_ID = "local-dev-facade"  # the facade's client at this provider
 KEY_ENV = "PLUGIN_DEV_OIDC_KEY"  # the provider's RSA key, handed from serve's supervisor to its server process
-SECRET_ENV = "PLUGIN_OAUTH_CLIENT_SECRET"  # the one local secret: the facade's client secret here (and its seal key)
+SECRET_ENV = "PLUGIN_OAUTH_CLIENT_SECRET"  # noqa: S105 (a variable name); the one local secret: the facade's client secret here (and its seal key)
 TOKEN_SECONDS = 3600
 CODE_SECONDS = 300
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")

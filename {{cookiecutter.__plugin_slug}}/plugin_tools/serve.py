@@ -45,8 +45,15 @@ from urllib.parse import parse_qsl, unquote
 from plugin_runtime.surface_mcp_wire import DEFAULT_ALLOWED_ORIGINS, LOCAL_HOSTS, extra_allowed_origins, is_local_origin
 
 from . import dev_oidc
-from .project import (PROJECT, SECRETS_FILE, BuildError, apply_auth_environment, auth_environment,
-                      load_local_environment, load_plugin)
+from .project import (
+    PROJECT,
+    SECRETS_FILE,
+    BuildError,
+    apply_auth_environment,
+    auth_environment,
+    load_local_environment,
+    load_plugin,
+)
 
 WATCHED = ("*.py", "plugin_runtime/*.py", "manifest.json", "logo.png", "terraform.tfvars", "widgets/*.html",
            "widgets/*.js", SECRETS_FILE)

@@ -187,11 +187,14 @@ def read_env_file(path: Path) -> dict[str, str]:
 
 def load_local_environment(project: Path = PROJECT) -> list[str]:
     """Run locally what the deployment configures: the ``settings`` of terraform.tfvars and the
-    secrets of .secrets.env become environment variables (ones already set win), and the standard
+    secrets of .secrets.env become environment variables (ones already set win), the metrics
+    namespace is ``name`` (as main.tf sets it), and the standard
     ``logging`` module writes JSON lines tagged with the request id, as Lambda's runtime does.
     Returns the declared secrets that have no local value."""
     for name, value in {**read_tfvars_settings(project), **read_env_file(project / SECRETS_FILE)}.items():
         os.environ.setdefault(name, value)
+    # main.tf names the metrics namespace after the deployment: the same locally, not name_for_model
+    os.environ.setdefault("PLUGIN_METRICS_NAMESPACE", read_tfvars(project).get("name", "plugin"))
     install_local_logging()
     return [name for name in read_tfvars_secrets(project) if not os.environ.get(name)]
 

@@ -139,6 +139,15 @@ def test_the_mcp_sdk_signs_in_locally_lists_and_calls_a_tool_and_refreshes(oauth
     assert claims["sub"] == "alice" and claims["iss"] == oauth_server.base + "/_oidc"
     assert claims["scope"] == "sumar-plugin/invoke" and claims["token_use"] == "access"
     assert storage.client.client_id.startswith("dyn.")  # registered by DCR at the facade
+    # Saving a file restarts the server process: the provider's key and the facade's secret stay.
+    token = storage.tokens.access_token
+    seen = len(oauth_server.stderr_lines)
+    handler = oauth_server.project / "handler.py"
+    handler.write_text(handler.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert oauth_server.wait_until(lambda: any("reloading" in line for line in oauth_server.stderr_lines[seen:]))
+    time.sleep(1)  # the old process is stopped right after that line
+    assert oauth_server.wait_until(lambda: oauth_server.request(
+        "POST", "/sumar", {"numero1": 1, "numero2": 1}, {"authorization": f"Bearer {token}"})[0] == 200)
 
 
 def test_the_sign_in_form_names_the_user_and_refuses_an_empty_name(oauth_server):

@@ -475,7 +475,9 @@ def sign_in_line(mode: str, base: str, host: str) -> tuple[str | None, bool]:
         return (f"serve: auth = oauth signs in locally with a development provider that serves this machine only; "
                 f"serve on 127.0.0.1 (not --host {host}), or set PLUGIN_OAUTH_ISSUER and the other PLUGIN_OAUTH_* "
                 "settings to use a real provider"), False
-    os.environ.update(dev_oidc.environment(base))  # inherited by every server process: one key, one secret
+    # The issuer's host must be one the runtime accepts over http (127.0.0.1 or localhost, not [::1]).
+    issuer_origin = base.replace(f"[{host}]", "localhost") if ":" in host else base
+    os.environ.update(dev_oidc.environment(issuer_origin))  # inherited by every server process: one key, one secret
     return (f"Sign in: connect an MCP client to {base}/mcp (or open {base}{PREVIEW_PATH}); the local sign-in page "
             f"accepts any user name ({base}{dev_oidc.PREFIX}, development only; python3 -m plugin_tools.invoke "
             "--as NAME EVENT)"), True

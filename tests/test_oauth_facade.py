@@ -43,7 +43,7 @@ def oauth_env(monkeypatch):
         "PLUGIN_AUTH": "oauth", "PLUGIN_OAUTH_ISSUER": UPSTREAM, "PLUGIN_OAUTH_CLIENT_ID": "upstream-client",
         "PLUGIN_OAUTH_CLIENT_SECRET": "upstream-secret", "PLUGIN_OAUTH_AUTHORIZE_URL": UPSTREAM + "/authorize",
         "PLUGIN_OAUTH_TOKEN_URL": UPSTREAM + "/token", "PLUGIN_OAUTH_JWKS_URL": UPSTREAM + "/jwks",
-        "PLUGIN_OAUTH_SCOPE_PREFIX": "sumar-plugin/",
+        "PLUGIN_OAUTH_SCOPE_PREFIX": "sumar-plugin/", "OAUTH_SIGNING_KEY": "test-signing-key-" + "k" * 32,
     }.items():
         monkeypatch.setenv(key, value)
 
@@ -54,7 +54,8 @@ LAST: dict = {}  # the last raw response (its cookies)
 def call(plugin, method: str, path: str, *, query: dict | None = None, body: str | None = None,
          headers: dict | None = None, cookies: list[str] | None = None) -> tuple[int, dict, object]:
     event = {"version": "2.0", "routeKey": "$default", "rawPath": path,
-             "rawQueryString": urlencode(query or {}), "queryStringParameters": dict(query or {}),
+             "rawQueryString": urlencode(query or {}, errors="surrogatepass"),
+             "queryStringParameters": dict(query or {}),
              "headers": {"host": HOST, "x-forwarded-proto": "https", **(headers or {})},
              "requestContext": {"domainName": HOST, "requestId": "r1",
                                 "http": {"method": method, "path": path, "sourceIp": "203.0.113.9"}},
@@ -189,13 +190,14 @@ BAD_REGISTRATIONS = [
 @pytest.mark.parametrize(("override", "error"), BAD_REGISTRATIONS)
 def test_bad_registrations_are_refused(plugin, override, error):
     doc = {"redirect_uris": [REDIRECT], **override}
-    status, _, body = call(plugin, "POST", "/oauth/register", body=json.dumps(doc))
+    status, _, body = call(plugin, "POST", "/oauth/register", body=json.dumps(doc),
+                           headers={"content-type": "application/json"})
     refused(status, body, error)
 
 
 @pytest.mark.parametrize("raw", ["", "nope", "[1]", "{" * 5000, "x" * 20000, '{"redirect_uris": NaN}'])
 def test_malformed_registration_bodies(plugin, raw):
-    status, _, body = call(plugin, "POST", "/oauth/register", body=raw)
+    status, _, body = call(plugin, "POST", "/oauth/register", body=raw, headers={"content-type": "application/json"})
     refused(status, body, "invalid_client_metadata")
 
 
@@ -218,7 +220,7 @@ def test_unknown_clients_get_an_error_page_not_a_redirect(plugin, client_id):
 
 
 @pytest.mark.parametrize("redirect", ["https://evil.example/cb", REDIRECT + "/x", REDIRECT + "?next=https://evil",
-                                      "http://127.0.0.1:33419/callback", "//evil.example", ""])
+                                      "http://localhost:33418/callback", "//evil.example", ""])
 def test_unregistered_redirect_uris_are_never_followed(plugin, redirect):
     client = register(plugin)["client_id"]
     query = authorize_query(client, redirect_uri=redirect)
@@ -269,7 +271,8 @@ def test_the_gpt_actions_client_accepts_only_chatgpt_callbacks(plugin, redirect,
 def _code_for(plugin, client: str, upstream_code: str = "up-code-1") -> str:
     _, headers, _ = consented(plugin, authorize_query(client))
     state = query_of(headers["location"])["state"]
-    status, headers, _ = call(plugin, "GET", "/oauth/callback", query={"code": upstream_code, "state": state})
+    status, headers, _ = call(plugin, "GET", "/oauth/callback", query={"code": upstream_code, "state": state},
+                              cookies=[c.split(";", 1)[0] for c in LAST["cookies"]])
     assert status == 302 and headers["location"].startswith(REDIRECT + "?")
     q = query_of(headers["location"])
     assert q["state"] == "st-1" and q["iss"] == ORIGIN
@@ -322,8 +325,9 @@ def test_the_callback_hands_the_client_a_signed_code(plugin):
 def test_a_tampered_state_is_refused(plugin, mutate):
     client = register(plugin)["client_id"]
     _, headers, _ = consented(plugin, authorize_query(client))
-    state = query_of(headers["location"])["state"]
-    status, headers, body = call(plugin, "GET", "/oauth/callback", query={"code": "c", "state": mutate(state)})
+    state, jar = query_of(headers["location"])["state"], [c.split(";", 1)[0] for c in LAST["cookies"]]
+    status, headers, body = call(plugin, "GET", "/oauth/callback", query={"code": "c", "state": mutate(state)},
+                                 cookies=jar)  # in the right browser: the state itself is refused
     refused(status, body, "invalid_request")
     assert "location" not in headers
 
@@ -345,10 +349,11 @@ def test_non_ascii_seals_are_refused_not_a_500(plugin, method, path, fields):
 def test_an_expired_state_is_refused(plugin, monkeypatch):
     client = register(plugin)["client_id"]
     _, headers, _ = consented(plugin, authorize_query(client))
-    state = query_of(headers["location"])["state"]
+    state, jar = query_of(headers["location"])["state"], [c.split(";", 1)[0] for c in LAST["cookies"]]
     later = time.time() + 601
     monkeypatch.setattr(time, "time", lambda: later)
-    refused(*call(plugin, "GET", "/oauth/callback", query={"code": "c", "state": state})[::2], "invalid_request")
+    refused(*call(plugin, "GET", "/oauth/callback", query={"code": "c", "state": state}, cookies=jar)[::2],
+            "invalid_request")
 
 
 def token(plugin, form: dict, headers: dict | None = None) -> tuple[int, dict, object]:

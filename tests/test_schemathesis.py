@@ -150,3 +150,67 @@ def test_schemathesis_catches_a_broken_contract(tmp_path_factory, tmp_path):
         data = run_schemathesis(origin, tmp_path, 20)
     assert data["returncode"] == 1
     assert [(f["code"], f["operations"]) for f in data["failures"]] == [("ST108", ["POST /restar"])], data["failures"]
+
+
+TYPED_OPERATION = '''@plugin.operation(errors=[404, 409, 429])
+def reservar(dia: datetime.date, hora: datetime.datetime, sala: Sala, ref: uuid.UUID, lugar: Lugar,
+             codigo: Annotated[str, Field(pattern=r"^[A-Z]{2}[0-9]$")],
+             notas: Annotated[list[str], Field(min_items=1, max_items=3)]) -> Reserva:
+    """Reserva una sala (dates, times, an Enum, a UUID, a dataclass, a pattern, item counts, errors)."""
+    if dia.year < 1900:
+        raise OperationError("no bookings before 1900", status=404)
+    if sala is Sala.GRANDE and codigo.startswith("ZZ"):
+        raise OperationError("that room is taken", status=409)
+    if len(notas) == 3:
+        raise OperationError("too many notes today", status=429, retry_after=5)
+    return Reserva(dia=dia, hora=hora, sala=sala, ref=ref, lugar=lugar)
+
+
+lambda_handler = plugin.lambda_handler'''
+
+TYPED_IMPORTS = '''import datetime
+import enum
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, TypedDict
+
+from plugin_runtime import Field, OperationError, Plugin
+
+
+class Sala(enum.Enum):
+    GRANDE = "grande"
+    PEQUENA = "pequena"
+
+
+@dataclass
+class Lugar:
+    planta: Annotated[int, Field(ge=0, le=9)]
+    ala: str | None = None
+
+
+@dataclass
+class Reserva:
+    dia: datetime.date
+    hora: datetime.datetime
+    sala: Sala
+    ref: uuid.UUID
+    lugar: Lugar
+'''
+
+
+def test_schemathesis_on_the_types_people_write_and_declared_errors(tmp_path_factory, tmp_path):
+    """Dates, datetimes, an Enum, a UUID, a dataclass, patterns and item counts, with declared
+    404/409/429: every check passes (schemas, formats, documented statuses, negative data refused)."""
+    project = bake(tmp_path_factory.mktemp("typed"))
+    handler = project / "handler.py"
+    text = handler.read_text(encoding="utf-8")
+    imports = "from typing import Annotated, TypedDict\n\nfrom plugin_runtime import Field, Plugin\n"
+    assert imports in text
+    text = text.replace(imports, TYPED_IMPORTS).replace("lambda_handler = plugin.lambda_handler", TYPED_OPERATION)
+    handler.write_text(text, encoding="utf-8")
+    build = subprocess.run([sys.executable, "-m", "plugin_tools.build", "--quiet"], cwd=project,
+                           capture_output=True, text=True, timeout=120, check=False)
+    assert build.returncode == 0, build.stderr
+    for origin in serve(project):
+        data = run_schemathesis(origin, tmp_path, DEFAULT_EXAMPLES)
+    assert_clean(data, operations=2, min_cases=100)

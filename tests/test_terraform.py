@@ -181,7 +181,7 @@ def test_the_ci_workflow_is_copied_verbatim_and_runs_every_check(baked):
 # --- terraform fmt / init / validate / plan on every variant --------------------------------------
 
 PARTITIONS = {"us-gov-west-1": "aws-us-gov", "cn-north-1": "aws-cn"}
-RESOURCES_PER_PLUGIN = 29
+RESOURCES_PER_PLUGIN = 30  # with 6 alarms (server-errors counts the runtime's ServerErrors)
 # OPS_TFVARS adds: certificate, its validation record and validation, API domain name, mapping,
 # alias record, one secret parameter, the e-mail subscription.
 RESOURCES = {"ops": RESOURCES_PER_PLUGIN + 8}
@@ -189,7 +189,8 @@ RESOURCES = {"ops": RESOURCES_PER_PLUGIN + 8}
 # secret's SSM parameter and the Lambda's permission to read it.
 EXTRA_RESOURCES = {"oauth": {"aws_cognito_user_pool.this[0]", "aws_cognito_user_pool_domain.this[0]",
                              "aws_cognito_resource_server.this[0]", "aws_cognito_user_pool_client.this[0]",
-                             "aws_ssm_parameter.cognito_client_secret[0]", "aws_iam_role_policy.oauth[0]"}}
+                             "aws_ssm_parameter.cognito_client_secret[0]", "aws_iam_role_policy.oauth[0]",
+                             "aws_ssm_parameter.oauth_signing_key[0]"}}
 
 
 @pytest.fixture(scope="session")
@@ -451,6 +452,8 @@ def _assert_oauth_deployed(aws: dict, project: Path, out: dict, tmp_path: Path, 
                                                ClientId=env["PLUGIN_OAUTH_CLIENT_ID"])["UserPoolClient"]
     assert client["CallbackURLs"] == [f"{endpoint}/oauth/callback"] == [env["PLUGIN_OAUTH_CALLBACK_URL"]]
     assert client["AllowedOAuthFlows"] == ["code"] and f"{name}/invoke" in client["AllowedOAuthScopes"]
+    assert "ALLOW_REFRESH_TOKEN_AUTH" not in client.get("ExplicitAuthFlows", [])  # refused with rotation
+    assert env["PLUGIN_OAUTH_REVOKE_URL"] == env["PLUGIN_OAUTH_TOKEN_URL"].replace("/oauth2/token", "/oauth2/revoke")
     secret = client["ClientSecret"]
     assert secret not in json.dumps(env)  # the Lambda reads it from SSM on the first sign-in
     parameter = ssm.get_parameter(Name=env["PLUGIN_OAUTH_CLIENT_SECRET_PARAMETER"], WithDecryption=True)
@@ -458,7 +461,12 @@ def _assert_oauth_deployed(aws: dict, project: Path, out: dict, tmp_path: Path, 
     policy = aws["iam"].get_role_policy(RoleName=f"{name}-lambda", PolicyName=f"{name}-oauth")["PolicyDocument"]
     statements = policy["Statement"] if isinstance(policy, dict) else json.loads(policy)["Statement"]
     assert [(s["Action"], s["Resource"]) for s in statements] == [
-        ("ssm:GetParameter", f"arn:aws:ssm:{region}:123456789012:parameter/{name}/oauth/client-secret")]
+        ("ssm:GetParameter", f"arn:aws:ssm:{region}:123456789012:parameter/{name}/oauth/client-secret"),
+        ("ssm:GetParameter", f"arn:aws:ssm:{region}:123456789012:parameter/{name}/secrets/OAUTH_SIGNING_KEY")]
+    # the facade's own signing key: random, not the provider's secret, read through the secrets' path
+    signing = ssm.get_parameter(Name=f"/{name}/secrets/OAUTH_SIGNING_KEY", WithDecryption=True)["Parameter"]
+    assert signing["Type"] == "SecureString" and len(signing["Value"]) == 64 and signing["Value"] != secret
+    assert env["PLUGIN_SECRETS_PREFIX"] == f"/{name}/secrets/" and "OAUTH_SIGNING_KEY" in env["PLUGIN_SECRETS"]
 
     host = endpoint.split("//")[1]
     base = json.loads((project / "events" / "get_manifest.json").read_text(encoding="utf-8"))
@@ -472,10 +480,11 @@ def _assert_oauth_deployed(aws: dict, project: Path, out: dict, tmp_path: Path, 
         e["body"], e["isBase64Encoded"] = body, False
         return e
 
-    register = json.dumps({"redirect_uris": ["http://127.0.0.1:9/cb"], "token_endpoint_auth_method": "none"})
+    register = event("POST", "/oauth/register",
+                     json.dumps({"redirect_uris": ["http://127.0.0.1:9/cb"], "token_endpoint_auth_method": "none"}))
+    register["headers"]["content-type"] = "application/json"
     answers = _run_zip(project, env, [
-        event("GET", "/.well-known/oauth-protected-resource/mcp"), event("POST", "/mcp", "{}"),
-        event("POST", "/oauth/register", register)], tmp_path,
+        event("GET", "/.well-known/oauth-protected-resource/mcp"), event("POST", "/mcp", "{}"), register], tmp_path,
         {"AWS_ENDPOINT_URL": moto, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
          "AWS_DEFAULT_REGION": region})
     metadata, refused, registered = answers
@@ -483,7 +492,8 @@ def _assert_oauth_deployed(aws: dict, project: Path, out: dict, tmp_path: Path, 
     assert refused["statusCode"] == 401 and "resource_metadata=" in refused["headers"]["www-authenticate"]
     assert registered["statusCode"] == 201, registered  # signed with the secret read from SSM (moto)
     client_id = json.loads(registered["body"])["client_id"]
-    secret_env = {"PLUGIN_OAUTH_CLIENT_SECRET": secret}
+    secret_env = {"PLUGIN_OAUTH_CLIENT_SECRET": secret, "AWS_ENDPOINT_URL": moto, "AWS_ACCESS_KEY_ID": "testing",
+                  "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": region}  # the signing key: SSM
     (page,) = _run_zip(project, env, [event("GET", "/oauth/authorize", query={
         "response_type": "code", "client_id": client_id, "redirect_uri": "http://127.0.0.1:9/cb",
         "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256",
@@ -559,9 +569,11 @@ def _assert_deployed(aws: dict, project: Path, out: dict) -> None:
     alarms = aws["cloudwatch"].describe_alarms(AlarmNamePrefix=f"{name}-")["MetricAlarms"]
     topic = out["alarm_topic_arn"]
     assert sorted(a["AlarmName"] for a in alarms) == sorted(f"{name}-{k}" for k in (
-        "api-5xx", "api-throttled", "lambda-errors", "lambda-throttles", "lambda-duration-p99"))
+        "api-5xx", "server-errors", "api-throttled", "lambda-errors", "lambda-throttles", "lambda-duration-p99"))
     assert all(a["AlarmActions"] == [topic] and a["OKActions"] == [topic] for a in alarms)
     assert [a.get("ExtendedStatistic") for a in alarms if a["MetricName"] == "Duration"] == ["p99"]
+    (server,) = [a for a in alarms if a["MetricName"] == "ServerErrors"]  # MCP tool errors and upstream 5xx page too
+    assert (server["Namespace"], server["Dimensions"]) == (name, [{"Name": "Service", "Value": name}])
     dashboard = json.loads(aws["cloudwatch"].get_dashboard(DashboardName=name)["DashboardBody"])
     searches = json.dumps(dashboard)
     assert len(dashboard["widgets"]) == 7 and f'\\"{name}\\",Service,Surface,Operation' in searches
@@ -619,7 +631,7 @@ def _assert_deployed(aws: dict, project: Path, out: dict) -> None:
             else:
                 assert all(r.endswith(f"log-group:/aws/lambda/{name}:*") for r in resources), resources
     expected = ["logs:CreateLogStream", "logs:PutLogEvents"] + (["ssm:GetParameter"] if tfvars.get("secrets") else [])
-    expected += ["ssm:GetParameter"] if tfvars.get("auth") == "oauth" else []
+    expected += ["ssm:GetParameter"] * 2 if tfvars.get("auth") == "oauth" else []  # client secret, signing key
     assert sorted(actions) == sorted(expected)
     assert not [a for a in actions if "*" in a]
 

@@ -24,7 +24,7 @@ from bake_support import stop_process
 TF_TIMEOUT = 600
 # Every AWS service the generated Terraform talks to ("logs" is CloudWatch Logs).
 MOTO_SERVICES = ("s3", "iam", "sts", "lambda", "apigatewayv2", "logs", "cloudwatch", "sns", "ssm", "acm", "route53",
-                 "cognitoidp")
+                 "cognitoidp", "secretsmanager")
 # moto_server with the patches spec-facts section 5 calls for (apigatewayv2 domain names, Lambda
 # LoggingConfig, Cognito resource servers).
 MOTO_LAUNCHER = Path(__file__).resolve().parent / "moto_patched.py"

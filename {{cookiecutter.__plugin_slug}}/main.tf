@@ -90,9 +90,11 @@ locals {
   observability_environment = {
     PLUGIN_METRICS_NAMESPACE = var.name
   }
-  secrets_environment = length(var.secrets) == 0 ? {} : {
+  # with OAuth the facade's signing key is a secret too (oauth.tf), read through the same path
+  secret_names = sort(concat(var.secrets, local.oauth ? [local.signing_key_name] : []))
+  secrets_environment = length(local.secret_names) == 0 ? {} : {
     PLUGIN_SECRETS_PREFIX = "/${var.name}/secrets/"
-    PLUGIN_SECRETS        = join(",", sort(var.secrets))
+    PLUGIN_SECRETS        = join(",", local.secret_names)
   }
   lambda_environment = merge(var.settings, local.observability_environment, local.secrets_environment,
   local.auth_environment)

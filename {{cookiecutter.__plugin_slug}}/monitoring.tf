@@ -1,8 +1,10 @@
 # Alarms, their SNS topic and a dashboard. The runtime writes each request's metrics as
 # CloudWatch Embedded Metric Format records in the Lambda's log group (namespace = var.name):
 # Requests, ClientErrors, ServerErrors and Duration, by Service and by Service/Surface/Operation.
-# The alarms watch what AWS measures itself (API 5xx, Lambda errors, throttles, p99 duration) plus
-# the 429s API Gateway answers when its throttling limits are hit (counted from the access log).
+# The alarms watch what AWS measures itself (API 5xx, Lambda errors, throttles, p99 duration), the
+# runtime's ServerErrors (an MCP tool error is a 200 to API Gateway, and an upstream outage is an
+# OperationError 502/503/504), plus the 429s API Gateway answers when its throttling limits are hit
+# (counted from the access log). ClientErrors (4xx) are on the dashboard, never paged.
 
 locals {
   alarm_period_seconds = 300
@@ -13,6 +15,11 @@ locals {
     "api-5xx" = {
       description = "The HTTP API answered 5xx (server errors: failing operations, timeouts, Lambda errors)."
       namespace   = "AWS/ApiGateway", metric = "5xx", dimensions = local.api_dimensions
+      statistic   = "Sum", threshold = 1
+    }
+    "server-errors" = {
+      description = "The runtime answered server errors on any surface: MCP tool failures (HTTP 200) and upstream failures (OperationError 502/503/504) included."
+      namespace   = var.name, metric = "ServerErrors", dimensions = { Service = var.name }
       statistic   = "Sum", threshold = 1
     }
     "api-throttled" = {

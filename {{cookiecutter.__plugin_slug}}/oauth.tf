@@ -21,6 +21,9 @@ locals {
     for s in local.openapi_scopes : trimprefix(s, local.scope_prefix) if can(regex("^[A-Za-z0-9._:-]+$", trimprefix(s, local.scope_prefix)))
   ]))
 
+  # plugin_runtime/surface_oauth_seal.py SIGNING_KEY_SECRET, under the secrets' prefix (main.tf)
+  signing_key_name = "OAUTH_SIGNING_KEY"
+
   # Unique per account and name without anything random, so a re-apply never renames it.
   cognito_domain = substr("${lower(replace(var.name, "_", "-"))}-${substr(sha256("${data.aws_caller_identity.current.account_id}/${var.name}"), 0, 8)}", 0, 63)
 
@@ -30,10 +33,12 @@ locals {
     PLUGIN_OAUTH_AUTHORIZE_URL           = local.cognito ? "https://${local.cognito_host}/oauth2/authorize" : ""
     PLUGIN_OAUTH_TOKEN_URL               = local.cognito ? "https://${local.cognito_host}/oauth2/token" : ""
     PLUGIN_OAUTH_JWKS_URL                = local.cognito ? "${local.cognito_issuer}/.well-known/jwks.json" : ""
+    PLUGIN_OAUTH_REVOKE_URL              = local.cognito ? "https://${local.cognito_host}/oauth2/revoke" : ""
     PLUGIN_OAUTH_CALLBACK_URL            = local.callback_url
     PLUGIN_OAUTH_SCOPE_PREFIX            = local.scope_prefix
     PLUGIN_OAUTH_TOKEN_USE               = local.cognito ? "access" : ""
     PLUGIN_OAUTH_AUDIENCE                = local.cognito ? "" : var.oauth_audience
+    PLUGIN_OAUTH_RESOURCE_PARAMETER      = local.cognito ? "none" : var.oauth_resource_parameter
     PLUGIN_OAUTH_CLIENT_SECRET_PARAMETER = local.secret_name
   } : {}
 }
@@ -106,7 +111,7 @@ resource "aws_cognito_user_pool_client" "this" {
   allowed_oauth_scopes                 = concat(["openid", "email"], [for s in local.plugin_scopes : "${var.name}/${s}"])
   callback_urls                        = [local.callback_url]
   supported_identity_providers         = ["COGNITO"]
-  explicit_auth_flows                  = ["ALLOW_REFRESH_TOKEN_AUTH"]
+  explicit_auth_flows                  = ["ALLOW_USER_SRP_AUTH"] # see refresh_token_rotation
   prevent_user_existence_errors        = "ENABLED"
   enable_token_revocation              = true
   access_token_validity                = 60
@@ -117,6 +122,15 @@ resource "aws_cognito_user_pool_client" "this" {
     access_token  = "minutes"
     id_token      = "minutes"
     refresh_token = "days"
+  }
+
+  # Refresh-token rotation (RFC 9700 4.14.2; in the aws provider 5.100 and 6.x): each refresh at the token
+  # endpoint answers a new refresh token and invalidates the one sent, so a replayed refresh token
+  # fails. Cognito refuses ALLOW_REFRESH_TOKEN_AUTH alongside it; the hosted login needs no API flow,
+  # SRP is listed only because the list cannot be empty.
+  refresh_token_rotation {
+    feature                    = "ENABLED"
+    retry_grace_period_seconds = 0
   }
 
   depends_on = [aws_cognito_resource_server.this]
@@ -150,6 +164,34 @@ resource "aws_ssm_parameter" "oauth_client_secret" {
   }
 }
 
+# The facade's own signing key (its client ids, states, codes and refresh tokens are HMAC seals):
+# random, made once by Terraform and then left alone. GetRandomPassword (a data source, no random
+# provider needed) is read on every plan but only the first value is written: ignore_changes. The
+# value is in the state (sensitive), like the Cognito client secret: keep the state private.
+# Rotation without downtime: put "<new> <old>" (current first, then previous), wait at least 30
+# days (a refresh token's life), then put "<new>"; see the README's threat model.
+data "aws_secretsmanager_random_password" "oauth_signing_key" {
+  count = local.oauth ? 1 : 0
+
+  password_length     = 64
+  exclude_punctuation = true
+  include_space       = false
+}
+
+resource "aws_ssm_parameter" "oauth_signing_key" {
+  # checkov:skip=CKV_AWS_337: a SecureString under the AWS-managed aws/ssm key, readable only by this Lambda's role; a CMK adds a monthly cost
+  count = local.oauth ? 1 : 0
+
+  name        = "/${var.name}/secrets/${local.signing_key_name}"
+  description = "Signing key of the ${var.name} OAuth facade: \"<current>\" or \"<current> <previous>\" while rotating."
+  type        = "SecureString"
+  value       = data.aws_secretsmanager_random_password.oauth_signing_key[0].random_password
+
+  lifecycle {
+    ignore_changes = [value]
+  }
+}
+
 data "aws_iam_policy_document" "oauth" {
   count = local.oauth ? 1 : 0
 
@@ -157,6 +199,12 @@ data "aws_iam_policy_document" "oauth" {
     sid       = "ReadOAuthClientSecret"
     actions   = ["ssm:GetParameter"]
     resources = ["arn:${data.aws_partition.current.partition}:ssm:${var.aws_region}:${data.aws_caller_identity.current.account_id}:parameter${local.secret_name}"]
+  }
+
+  statement {
+    sid       = "ReadOAuthSigningKey"
+    actions   = ["ssm:GetParameter"]
+    resources = [aws_ssm_parameter.oauth_signing_key[0].arn]
   }
 }
 

@@ -238,13 +238,24 @@ variable "oauth_scope_prefix" {
 }
 
 variable "oauth_audience" {
-  description = "With oauth_issuer: the audience (aud) the provider puts in access tokens for this API, when it sets one (RFC 8707 resource indicators); empty checks the client id only."
+  description = "With oauth_issuer: the audience (aud) the provider puts in access tokens for this API (Auth0: the API identifier; Entra ID: the app id URI or client id; Okta: the authorization server's audience; Keycloak: what its audience mapper adds). Empty: a token with an aud must name <endpoint>/mcp, one without is bound by the client id."
   type        = string
   default     = ""
 
   validation {
     condition     = length(var.oauth_audience) <= 500 && !can(regex("\\s", var.oauth_audience))
     error_message = "The oauth_audience must be up to 500 characters without spaces."
+  }
+}
+
+variable "oauth_resource_parameter" {
+  description = "With oauth_issuer: how the provider is told which API a token is for. resource (RFC 8707 resource=<endpoint>/mcp on authorize and token requests: oidc-provider, Okta, Keycloak 26+), audience (Auth0: audience=<oauth_audience> on authorize) or none (Entra ID refuses resource with v2 scopes, AADSTS9010010; Google). audience without oauth_audience is refused by the Lambda."
+  type        = string
+  default     = "resource"
+
+  validation {
+    condition     = contains(["resource", "audience", "none"], var.oauth_resource_parameter)
+    error_message = "The oauth_resource_parameter must be resource, audience or none."
   }
 }
 
@@ -314,6 +325,11 @@ variable "secrets" {
   validation {
     condition     = alltrue([for name in var.secrets : can(regex("^[A-Za-z][A-Za-z0-9_]{0,99}$", name))]) && length(distinct(var.secrets)) == length(var.secrets)
     error_message = "The secrets must be distinct names of letters, digits and _, starting with a letter (e.g. API_TOKEN); list names only, never values."
+  }
+
+  validation {
+    condition     = !contains(var.secrets, "OAUTH_SIGNING_KEY")
+    error_message = "OAUTH_SIGNING_KEY is the OAuth facade's own signing key (oauth.tf makes it); choose another secret name."
   }
 }
 

@@ -30,7 +30,9 @@ _HEX = frozenset("0123456789abcdef")
 
 # The PLUGIN_OAUTH_* settings OAuthSettings reads (documented there).
 OAUTH_KEYS = ("ISSUER", "CLIENT_ID", "AUTHORIZE_URL", "TOKEN_URL", "JWKS_URL", "CALLBACK_URL", "SCOPE_PREFIX",
-              "TOKEN_USE", "AUDIENCE", "CLIENT_SECRET", "CLIENT_SECRET_PARAMETER")
+              "TOKEN_USE", "AUDIENCE", "CLIENT_SECRET", "CLIENT_SECRET_PARAMETER", "REVOKE_URL",
+              "RESOURCE_PARAMETER")
+RESOURCE_PARAMETERS = ("resource", "audience", "none")
 
 
 class OAuthSettings:
@@ -41,17 +43,25 @@ class OAuthSettings:
       (``client_id`` claim), which is what binds a token to this API (RFC 8707's intent);
     - ``AUTHORIZE_URL``, ``TOKEN_URL``, ``JWKS_URL``: the provider's endpoints (Terraform passes
       them for Cognito; empty ones are read from the issuer's discovery document on first use);
+    - ``REVOKE_URL``: the provider's RFC 7009 revocation endpoint (discovery's ``revocation_endpoint``
+      when empty; none means /oauth/revoke cannot revoke);
     - ``CALLBACK_URL``: where the provider sends users back (registered there exactly);
     - ``SCOPE_PREFIX``: what the provider puts before this API's scope names (Cognito: the
       resource server's identifier and ``/``);
     - ``TOKEN_USE``: the ``token_use`` claim access tokens must carry (Cognito: ``access``);
-    - ``AUDIENCE``: when set, ``aud`` must contain it (providers that follow RFC 8707);
+    - ``AUDIENCE``: when set, ``aud`` must contain it; when empty, a token that carries an ``aud``
+      must name this API's resource (``<origin>/mcp``), one without (Cognito) is bound by its client;
+    - ``RESOURCE_PARAMETER``: how the provider is told which API a token is for: ``resource`` (the
+      default: RFC 8707 ``resource=<origin>/mcp`` on authorize and token requests), ``audience``
+      (Auth0: ``audience=<AUDIENCE>`` on authorize) or ``none`` (Entra ID, which refuses
+      ``resource`` with v2 scopes, AADSTS9010010; Cognito, which ignores it);
     - ``CLIENT_SECRET_PARAMETER``: the SSM SecureString holding the client secret (read on the first
       sign-in, never at cold start); ``CLIENT_SECRET`` instead, for local runs only.
     """
 
     __slots__ = ("audience", "authorize_url", "callback_url", "client_id", "client_secret",
-                 "client_secret_parameter", "issuer", "jwks_url", "scope_prefix", "token_url", "token_use")
+                 "client_secret_parameter", "issuer", "jwks_url", "resource_parameter", "revoke_url", "scope_prefix",
+                 "token_url", "token_use")
 
     def __init__(self, env: dict[str, str]) -> None:
         self.issuer = env.get("ISSUER", "").rstrip("/")
@@ -65,6 +75,8 @@ class OAuthSettings:
         self.audience = env.get("AUDIENCE", "")
         self.client_secret = env.get("CLIENT_SECRET", "")
         self.client_secret_parameter = env.get("CLIENT_SECRET_PARAMETER", "")
+        self.revoke_url = env.get("REVOKE_URL", "")
+        self.resource_parameter = env.get("RESOURCE_PARAMETER", "") or "resource"
 
     def problem(self) -> str | None:
         if not self.issuer.startswith(("https://", "http://127.0.0.1", "http://localhost")):
@@ -73,7 +85,19 @@ class OAuthSettings:
             return f"{OAUTH_PREFIX}CLIENT_ID is empty"
         if not (self.client_secret or self.client_secret_parameter):
             return f"{OAUTH_PREFIX}CLIENT_SECRET_PARAMETER is empty"
+        if self.resource_parameter not in RESOURCE_PARAMETERS:
+            return f"{OAUTH_PREFIX}RESOURCE_PARAMETER must be one of {', '.join(RESOURCE_PARAMETERS)}"
+        if self.resource_parameter == "audience" and not self.audience:
+            return f"{OAUTH_PREFIX}RESOURCE_PARAMETER=audience needs {OAUTH_PREFIX}AUDIENCE"
         return None
+
+    def resource_indicator(self, origin: str, authorize: bool) -> dict[str, str]:
+        """What tells the provider which API a token is for, on an authorize or token request."""
+        if self.resource_parameter == "resource":
+            return {"resource": origin + "/mcp"}
+        if self.resource_parameter == "audience" and authorize:
+            return {"audience": self.audience}
+        return {}
 
     def scope(self, name: str) -> str:
         """The provider's name for one of this API's scopes (``invoke`` -> ``sumar-plugin/invoke``)."""
@@ -168,12 +192,12 @@ _endpoints: dict[str, dict] = {}
 
 
 def provider_endpoints(settings: OAuthSettings) -> dict[str, str]:
-    """The provider's authorization, token and JWKS URLs: as configured, or read once per
-    container from the issuer's OpenID discovery document (only for a provider Terraform did not
-    describe; Cognito's are always passed in, so its cold start makes no such call)."""
+    """The provider's authorization, token, JWKS (and revocation) URLs: as configured, or read once
+    per container from the issuer's OpenID discovery document (only for a provider Terraform did
+    not describe; Cognito's are always passed in, so its cold start makes no such call)."""
     given = {"authorize": settings.authorize_url, "token": settings.token_url, "jwks": settings.jwks_url}
     if all(given.values()):
-        return given
+        return {**given, "revoke": settings.revoke_url}
     found = _endpoints.get(settings.issuer)
     if found is None:
         import urllib.request
@@ -182,6 +206,7 @@ def provider_endpoints(settings: OAuthSettings) -> dict[str, str]:
         with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (the configured issuer)
             doc = json.loads(response.read(262_144))
         found = _endpoints[settings.issuer] = {"authorize": str(doc["authorization_endpoint"]),
-                                               "token": str(doc["token_endpoint"]), "jwks": str(doc["jwks_uri"])}
-    return {k: v or found[k] for k, v in given.items()}
+                                               "token": str(doc["token_endpoint"]), "jwks": str(doc["jwks_uri"]),
+                                               "revoke": str(doc.get("revocation_endpoint") or "")}
+    return {**{k: v or found[k] for k, v in given.items()}, "revoke": settings.revoke_url or found["revoke"]}
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import typing
 
 from .model_context import Context
-from .model_schema import SchemaError, schema_for, strip_optional, validate
+from .model_schema import SchemaError, converter_for, schema_for, strip_optional, to_json, validate
 
 if typing.TYPE_CHECKING:
     from collections.abc import Callable
@@ -22,8 +22,39 @@ _DOC_SECTIONS = {"args:", "arguments:", "parameters:", "params:", "returns:", "r
                  "raises:", "yields:", "examples:", "example:", "notes:", "note:"}
 
 
+# The statuses an operation may answer with ``OperationError``, and the stable code REST sends
+# with each. 4xx: the caller's request (ClientErrors); 5xx: an upstream the operation depends on
+# failed (ServerErrors, so an outage pages the owner).
+ERROR_STATUSES = {400: "operation_refused", 403: "forbidden", 404: "not_found", 409: "conflict", 410: "gone",
+                  422: "unprocessable", 429: "rate_limited", 502: "bad_gateway", 503: "unavailable",
+                  504: "gateway_timeout"}
+RETRY_STATUSES = frozenset({429, 503})  # the ones that may say when to retry (Retry-After)
+
+
+def check_status(status: object, where: str) -> int:
+    """``status`` if OperationError may carry it, else SchemaError naming the allowed ones."""
+    if isinstance(status, bool) or not isinstance(status, int) or status not in ERROR_STATUSES:
+        raise SchemaError(f"{where}: status {status!r} is not one an operation may answer; use one of "
+                          f"{', '.join(map(str, ERROR_STATUSES))} (an unexpected failure is a 500 by itself)")
+    return status
+
+
 class OperationError(Exception):
-    """Raise from an operation to refuse input it cannot handle (HTTP 400, MCP ``isError``)."""
+    """Raise from an operation to refuse a request, with a message the caller reads:
+    ``OperationError("no such order", status=404)``; ``status=429, retry_after=30`` (seconds)
+    also sends Retry-After. REST answers that status with a JSON error, MCP a tool result with
+    ``isError``. Statuses: 400 (default), 403, 404, 409, 410, 422, 429, 502, 503, 504."""
+
+    def __init__(self, message: str = "", status: int = 400, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.message = str(message)
+        self.status = check_status(status, "OperationError")
+        if retry_after is not None:
+            if status not in RETRY_STATUSES:
+                raise SchemaError(f"OperationError: retry_after goes with status 429 or 503, not {status}")
+            if isinstance(retry_after, bool) or not isinstance(retry_after, int) or retry_after < 0:
+                raise SchemaError(f"OperationError: retry_after must be whole seconds >= 0, not {retry_after!r}")
+        self.retry_after = retry_after
 
 
 class ArgumentsError(ValueError):
@@ -71,11 +102,13 @@ def parse_docstring(doc: str | None) -> tuple[str, str, dict[str, str]]:
 class Param:
     """One argument of an operation and where it travels in an HTTP request."""
 
-    __slots__ = ("default", "location", "name", "required", "schema")
+    __slots__ = ("convert", "default", "location", "name", "required", "schema")
 
-    def __init__(self, name: str, schema: dict, required: bool, default: object, location: str):
+    def __init__(self, name: str, schema: dict, required: bool, default: object, location: str,
+                 convert: Callable | None = None):
         self.name, self.schema, self.required = name, schema, required
         self.default, self.location = default, location
+        self.convert = convert  # JSON value -> date, Enum, dataclass, ... (None: the JSON value is it)
 
 
 class Operation:
@@ -84,7 +117,7 @@ class Operation:
     def __init__(self, func: Callable, *, method: str, path: str | None, read_only: bool,
                  destructive: bool | None, idempotent: bool | None, open_world: bool,
                  scopes: tuple[str, ...] = (), widget: object = None, invoking: str | None = None,
-                 invoked: str | None = None) -> None:
+                 invoked: str | None = None, errors: tuple[int, ...] = ()) -> None:
         code = func.__code__
         if code.co_flags & 0x0C:
             raise SchemaError(f"{func.__name__}: *args and **kwargs cannot be described; name every parameter")
@@ -100,6 +133,9 @@ class Operation:
         for scope in scopes:
             if not isinstance(scope, str) or not scope or not all(c.isalnum() or c in "._-:" for c in scope):
                 raise SchemaError(f"{func.__name__}: scope {scope!r} must be a word of letters, digits, '.', '_', '-'")
+        if isinstance(errors, (int, str)) or not all(check_status(e, f"{func.__name__}: errors=") for e in errors):
+            raise SchemaError(f"{func.__name__}: errors= takes a list of statuses, e.g. errors=[404, 409]")
+        self.errors = tuple(sorted(set(errors)))  # the OperationError statuses it documents (400 always)
         self.scopes = tuple(scopes)  # OAuth scopes a caller needs beyond the base one (auth = oauth)
         # MCP Apps: the widget (None: widgets/<name>.html if it exists, False: none) and the
         # status texts a host shows while the tool runs and once it is done.
@@ -125,7 +161,10 @@ class Operation:
                     raise SchemaError(f"{self.name}: {name!r} is the Context and cannot be a path parameter")
                 self.context_param = name
                 continue
-            schema = schema_for(hints[name])
+            try:
+                schema = schema_for(hints[name])
+            except SchemaError as exc:
+                raise SchemaError(f"{self.name}: parameter {name!r}: {exc}") from None
             if docs.get(name) and "description" not in schema:
                 schema["description"] = docs[name]
             _, optional = strip_optional(_unannotated(hints[name]))
@@ -135,14 +174,20 @@ class Operation:
             location = ("path" if name in in_path else "query" if self.method in QUERY_METHODS else "body")
             if location != "body" and schema.get("type") not in ("string", "integer", "number", "boolean"):
                 raise SchemaError(f"{self.name}: parameter {name!r} travels in the URL, so it must be a scalar")
-            self.params.append(Param(name, schema, required or location == "path", defaults.get(name), location))
+            self.params.append(Param(name, schema, required or location == "path", defaults.get(name), location,
+                                     converter_for(hints[name])))
+        self._converted = [p for p in self.params if p.convert is not None]
         self.input_schema = _object_schema(self.params)
         self.body_schema = _object_schema([p for p in self.params if p.location == "body"])
         self.has_body = self.method in BODY_METHODS
         returned = hints.get("return")
         if returned is None:
             raise SchemaError(f"{self.name}: add a return type hint (a TypedDict describes the answer best)")
-        out = schema_for(returned)
+        try:
+            out = schema_for(returned)
+        except SchemaError as exc:
+            raise SchemaError(f"{self.name}: return type: {exc}") from None
+        self._dumps = converter_for(returned) is not None  # results holding dates, Enums, dataclasses, ...
         self.wraps_result = out.get("type") != "object"
         self.output_schema = (
             {"type": "object", "properties": {"result": out}, "required": ["result"]} if self.wraps_result else out
@@ -151,9 +196,16 @@ class Operation:
     def call(self, arguments: dict, context: Context | None = None) -> dict:
         """Run the function with validated arguments (and the Context, when it asks for one);
         the answer is always a JSON object."""
+        if self._converted:
+            arguments = dict(arguments)
+            for p in self._converted:
+                if p.name in arguments:
+                    arguments[p.name] = p.convert(arguments[p.name])  # type: ignore[misc]
         if self.context_param is not None:
             arguments = {**arguments, self.context_param: context if context is not None else Context()}
         result = self.func(**arguments)
+        if self._dumps:
+            result = to_json(result)
         return {"result": result} if self.wraps_result else result
 
     def arguments_from_json(self, data: object) -> dict:

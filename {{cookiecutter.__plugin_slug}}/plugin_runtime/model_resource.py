@@ -20,7 +20,7 @@ import re
 import typing
 
 from .model_operation import ArgumentsError, Param, parse_docstring
-from .model_schema import SchemaError, coerce_text, schema_for, strip_optional, validate
+from .model_schema import SchemaError, coerce_text, converter_for, schema_for, strip_optional, validate
 
 if typing.TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -64,7 +64,10 @@ def text_parameters(func: Callable, what: str) -> tuple[str, str, list[Param]]:
         hint = hints.get(name)
         if hint is None:
             raise SchemaError(f"{what}: parameter {name!r} needs a type hint")
-        schema = schema_for(hint)
+        try:
+            schema = schema_for(hint)
+        except SchemaError as exc:
+            raise SchemaError(f"{what}: parameter {name!r}: {exc}") from None
         if schema.get("type") not in TEXT_KINDS:
             raise SchemaError(f"{what}: parameter {name!r} arrives as text, so it must be str, int, float, bool "
                               "or a Literal")
@@ -73,7 +76,7 @@ def text_parameters(func: Callable, what: str) -> tuple[str, str, list[Param]]:
         bare = typing.get_args(hint)[0] if typing.get_origin(hint) is typing.Annotated else hint
         if strip_optional(bare)[1] and name not in defaults:
             raise SchemaError(f"{what}: optional parameter {name!r} needs a default (e.g. = None)")
-        params.append(Param(name, schema, name not in defaults, defaults.get(name), "text"))
+        params.append(Param(name, schema, name not in defaults, defaults.get(name), "text", converter_for(hint)))
     return summary, description, params
 
 
@@ -96,7 +99,7 @@ def arguments_from_text(params: list[Param], given: dict) -> dict:
         error = error or validate(p.schema, value, p.name)
         if error:
             raise ArgumentsError(error)
-        args[p.name] = value
+        args[p.name] = p.convert(value) if p.convert is not None else value  # a date, an Enum member, ...
     return args
 
 

@@ -69,7 +69,7 @@ class Plugin(Registry):
                   read_only: bool = False, destructive: bool | None = None, idempotent: bool | None = None,
                   open_world: bool = False, scopes: list[str] | tuple[str, ...] = (),
                   widget: str | Widget | bool | None = None, invoking: str | None = None,
-                  invoked: str | None = None) -> Callable:
+                  invoked: str | None = None, errors: list[int] | tuple[int, ...] = ()) -> Callable:
         """Register a typed function as an operation: an HTTP route, an OpenAPI operation and an
         MCP tool. ``read_only=True`` marks a pure function (safe to run without asking);
         ``scopes`` are OAuth scopes a signed-in caller needs for it (``auth = "oauth"``).
@@ -77,12 +77,15 @@ class Plugin(Registry):
         ``widget`` names the HTML file in widgets/ that MCP Apps hosts (ChatGPT, Claude, ...) show
         with the tool's result: by default widgets/<operation>.html if it exists; ``False`` for
         none; a ``Widget`` to set its CSP domains. ``invoking``/``invoked``: the status texts the
-        host shows while the tool runs and once it is done (at most 64 characters each)."""
+        host shows while the tool runs and once it is done (at most 64 characters each).
+        ``errors``: the ``OperationError`` statuses it may answer besides 400, e.g. ``[404, 409]``,
+        documented in openapi.json."""
 
         def register(fn: Callable) -> Callable:
             op = Operation(fn, method=method, path=path, read_only=read_only, destructive=destructive,
                            idempotent=idempotent, open_world=open_world, scopes=tuple(scopes),
-                           widget=self._widget_spec(fn, widget), invoking=invoking, invoked=invoked)
+                           widget=self._widget_spec(fn, widget), invoking=invoking, invoked=invoked,
+                           errors=errors)
             self.add(op)
             try:
                 self.router.add(op.method, op.path,
@@ -152,6 +155,11 @@ class Plugin(Registry):
         one JSON log line and one metrics record per request (transport_log)."""
         started = perf_counter()
         response, ctx = self._dispatch(event, context)
+        if isinstance(response, dict):  # every answer, every route: browsers must not sniff a type
+            headers = response.get("headers")
+            if not isinstance(headers, dict):
+                headers = response["headers"] = {}
+            headers.setdefault("x-content-type-options", "nosniff")
         finish(ctx, event, context, response, started, self._metrics_namespace())
         return response
 

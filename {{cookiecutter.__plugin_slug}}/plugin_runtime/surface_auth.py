@@ -130,6 +130,11 @@ def oauth_caller(req: Request, config: AuthConfig) -> Caller:
             jwks = _jwks[jwks_url] = JWKS(jwks_url)
         claims = verify(token, jwks, issuer=settings.issuer, client_id=settings.client_id,
                         audience=settings.audience or None, token_use=settings.token_use or None)
+        if not settings.audience and "aud" in claims:  # a token for some API: it must be this one (RFC 8707)
+            aud = claims["aud"]
+            if origin + "/mcp" not in ([aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []):
+                raise TokenError("wrong audience (not this API's resource; set oauth_audience if the provider "
+                                 "names it otherwise)")
     except TokenError as exc:
         log.warning(f"auth refused an access token: {exc}")  # the reason, for the owner; never the token
         raise invalid("access token", challenge(origin, config, "invalid_token")) from None

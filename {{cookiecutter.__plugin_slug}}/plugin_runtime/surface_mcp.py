@@ -310,9 +310,10 @@ def _call_tool(plugin: Registry, params: dict, structured: bool, ctx: Context) -
         return _tool_error(f"Invalid arguments for {name}: {exc}. The input schema is in tools/list.")
     try:
         value = op.call(args, ctx)
-    except OperationError as exc:
-        ctx.error = "client"
-        return _tool_error(str(exc) or f"{name} refused this input")
+    except OperationError as exc:  # 5xx: an upstream failed, which the owner's metrics count as a server error
+        ctx.error = "server" if exc.status >= 500 else "client"
+        retry = "" if exc.retry_after is None else f" (retry after {exc.retry_after} seconds)"
+        return _tool_error((exc.message or f"{name} refused this input") + retry)
     except Exception as exc:  # a bug in the operation: the owner reads the log, the model gets a sentence
         ctx.error = "server"
         ctx.log.exception(f"{name} failed: {type(exc).__name__}: {exc}")

@@ -159,7 +159,10 @@ def _apps(plugin: Registry, method: str, params: dict, version: str) -> dict:
         result = {"resourceTemplates": [_resource_entry(r, titled, "uriTemplate")
                                         for r in plugin.resources.values() if r.is_template]}
     else:
-        result = {"resources": [*(_widget_entry(w, titled) for _, w in catalog.widgets()),
+        shared: dict = {}  # a widget several tools show is listed once
+        for _, widget in catalog.widgets():
+            shared.setdefault(widget.uri, widget)
+        result = {"resources": [*(_widget_entry(w, titled) for w in shared.values()),
                                 *(_resource_entry(r, titled, "uri") for r in plugin.resources.values()
                                   if not r.is_template)]}
     if modern:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .model_auth import BASE_SCOPE
+from .model_schema import to_json
 
 if TYPE_CHECKING:
     from .model_auth import AuthConfig
@@ -26,6 +27,15 @@ ERROR_SCHEMA = {
     },
     "required": ["error", "message"],
 }
+
+
+# What each status an operation declares with ``errors=[...]`` means, in its OpenAPI responses.
+DECLARED = {403: "The operation refused the caller.", 404: "Not found.", 409: "Conflicts with the current state.",
+            410: "Gone: no longer available.", 422: "Understood, but cannot be processed.",
+            429: "Too many requests (the operation's own limit or the API's); retry after Retry-After seconds.",
+            502: "A service the operation depends on failed.", 503: "Temporarily unavailable; retry later.",
+            504: "A service the operation depends on did not answer in time."}
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}}
 
 
 def _cut(text: str, limit: int) -> str:
@@ -53,7 +63,7 @@ def operation_object(op: Operation, protected: bool = False, oauth: AuthConfig |
             continue
         schema = {k: v for k, v in p.schema.items() if k != "description"}
         if not p.required and p.default is not None:
-            schema["default"] = p.default
+            schema["default"] = to_json(p.default)
         entry = {"name": p.name, "in": p.location, "required": p.required, "schema": schema}
         if p.schema.get("description"):
             entry["description"] = _cut(p.schema["description"], PARAM_DESCRIPTION_LIMIT)
@@ -80,7 +90,13 @@ def operation_object(op: Operation, protected: bool = False, oauth: AuthConfig |
         doc["responses"]["413"] = _error("The request body is too large.")
         doc["responses"]["415"] = _error("The body is not application/json.")
     doc["responses"]["429"] = _error("Too many requests: the API's throttling limit was reached; retry later.")
+    for status in op.errors:  # the OperationError statuses the operation declares (errors=[...])
+        if status != 400 and (status != 403 or oauth is None):
+            doc["responses"][str(status)] = _error(DECLARED[status])
+        if status in (429, 503):
+            doc["responses"][str(status)]["headers"] = RETRY_AFTER
     doc["responses"]["500"] = _error("The operation failed unexpectedly; its owner can read why in the logs.")
+    doc["responses"] = dict(sorted(doc["responses"].items()))
     doc["x-openai-isConsequential"] = not op.read_only
     return doc
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from .model_auth import current as auth_config
 from .model_auth import scope_challenge
 from .model_context import Context
-from .model_operation import Operation, OperationError
+from .model_operation import ERROR_STATUSES, Operation, OperationError
 from .model_schema import coerce_text, validate
 from .transport import HTTPError, Request, json_response
 
@@ -56,7 +56,12 @@ def serve_operation(op: Operation, req: Request, path_params: dict[str, str], ct
     try:
         result = op.call(args, ctx)
     except OperationError as exc:
-        raise HTTPError(400, "operation_refused", str(exc)) from None
+        if exc.status != 400 and exc.status not in op.errors:
+            ctx.log.warning(f"{op.name} answered {exc.status}, which its errors= does not declare: "
+                            "openapi.json does not document it")
+        retry = None if exc.retry_after is None else {"retry-after": str(exc.retry_after)}
+        raise HTTPError(exc.status, ERROR_STATUSES[exc.status], exc.message or f"{op.name} refused this request",
+                        retry) from None
     try:
         return json_response(200, result)
     except ValueError:

@@ -28,6 +28,7 @@ OAUTH_ROUTES = (
     ("POST", "/oauth/authorize", "consent"),
     ("GET", "/oauth/callback", "callback"),
     ("POST", "/oauth/token", "token"),
+    ("POST", "/oauth/revoke", "revoke"),
 )
 MAX_BODY_BYTES = 1_048_576
 _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]")

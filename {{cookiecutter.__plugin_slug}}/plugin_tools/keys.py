@@ -50,7 +50,10 @@ def write_keys(project: Path, keys: dict[str, str]) -> None:
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     lines = text.splitlines()
     # (no doubled braces in f-strings: cookiecutter renders this file as a template)
-    entries = [f"  {json.dumps(n)} = {json.dumps(h)}" for n, h in sorted(keys.items())]
+    # terraform fmt aligns the "=" of consecutive entries: pad every name to the longest.
+    names = {n: json.dumps(n) for n in keys}
+    width = max(map(len, names.values()), default=0)
+    entries = [f"  {names[n].ljust(width)} = {json.dumps(h)}" for n, h in sorted(keys.items())]
     block = [VARIABLE + " = {", *entries, "}"] if entries else [VARIABLE + " = {}"]
     found = map_block(text, VARIABLE)
     if found is None:

@@ -53,6 +53,7 @@ from .project import (
     auth_environment,
     load_local_environment,
     load_plugin,
+    read_env_file,
 )
 
 WATCHED = ("*.py", "plugin_runtime/*.py", "manifest.json", "logo.png", "terraform.tfvars", "widgets/*.html",
@@ -106,6 +107,14 @@ def origin_allowed(origin: str, allowed_hosts: frozenset[str]) -> bool:
 def is_text(content_type: str) -> bool:
     kind = content_type.split(";", 1)[0].strip().lower()
     return not kind or kind.startswith(TEXT_TYPES) or kind.endswith(("+json", "+xml"))
+
+
+def redact_query(line: str) -> str:
+    """``line`` with the values of every query string replaced (``?code=SECRET`` -> ``?code=...``)."""
+    import re
+
+    return re.sub(r"\?[^\s\"]*", lambda m: "?" + "&".join(
+        part.partition("=")[0][:40] + ("=..." if "=" in part else "") for part in m.group(0)[1:].split("&")), line)
 
 
 def build_event(method: str, target: str, headers: list[tuple[str, str]], body: bytes, client_ip: str) -> dict:
@@ -328,7 +337,8 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
     def log_message(self, format: str, *args: object) -> None:
-        sys.stderr.write(f"{self.log_date_time_string()} {format % args}\n")
+        # query strings carry codes, states and keys (?code=, ?api_key=): the log shows names only
+        sys.stderr.write(f"{self.log_date_time_string()} {redact_query(format % args)}\n")
 
 
 class LocalServer(ThreadingHTTPServer):
@@ -487,6 +497,18 @@ def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt
 
 
+def local_signing_key() -> None:
+    """The OAuth facade's signing key without AWS: OAUTH_SIGNING_KEY from the environment or
+    .secrets.env, else a random one for this run (kept across reloads: children inherit it; a
+    restart signs everyone out and forgets DCR clients, as a key rotation would)."""
+    import secrets
+
+    from plugin_runtime.surface_oauth_seal import SIGNING_KEY_SECRET
+
+    if not os.environ.get(SIGNING_KEY_SECRET) and not read_env_file(PROJECT / SECRETS_FILE).get(SIGNING_KEY_SECRET):
+        os.environ[SIGNING_KEY_SECRET] = secrets.token_urlsafe(32)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 -m plugin_tools.serve", description=__doc__.split("\n")[0])
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
@@ -500,6 +522,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.child_fd is not None:
         return run_child(args.child_fd, allowed)
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops as cleanly as Ctrl-C
+    local_signing_key()
     try:
         sock = listen(args.host, args.port)
     except OSError as exc:

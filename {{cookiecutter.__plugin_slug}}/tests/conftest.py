@@ -76,14 +76,35 @@ def load_event(name: str) -> dict:
     return json.loads((EVENTS / f"{name}.json").read_text(encoding="utf-8"))
 
 
+API_REQUEST_ID = "JKJaXmPLvHcESHA="  # API Gateway's requestId in every event make_event builds
+_HOST = "abc123defg.execute-api.us-east-1.amazonaws.com"
+_AGENT = "Mozilla/5.0 (compatible; ChatGPT-User/1.0; +https://openai.com/bot)"
+# What API Gateway sends, as in events/*.json; written here so the tests need none of those files
+# (removing the example's events/post_sumar.json removes nothing the other tests use).
+BASE_EVENT = {
+    "version": "2.0", "routeKey": "$default", "rawPath": "/", "rawQueryString": "",
+    "headers": {"accept": "application/json", "content-type": "application/json", "host": _HOST, "user-agent": _AGENT,
+                "x-amzn-trace-id": "Root=1-67890abc-0123456789abcdef01234567", "x-forwarded-for": "203.0.113.10",
+                "x-forwarded-port": "443", "x-forwarded-proto": "https"},
+    "requestContext": {
+        "accountId": "123456789012", "apiId": "abc123defg", "domainName": _HOST, "domainPrefix": "abc123defg",
+        "http": {"method": "POST", "path": "/", "protocol": "HTTP/1.1", "sourceIp": "203.0.113.10",
+                 "userAgent": _AGENT},
+        "requestId": API_REQUEST_ID, "routeKey": "$default", "stage": "$default",
+        "time": "24/Nov/2026:12:00:00 +0000", "timeEpoch": 1795521600000,
+    },
+    "isBase64Encoded": False,
+}
+
+
 def make_event(method: str = "POST", path: str = "/sumar", body: object = None, *,
                headers: dict | None = None, query: dict | None = None, raw: str | bytes | None = None,
                base64_body: bool = False) -> dict:
-    """A full API Gateway HTTP API (payload 2.0) event, built from events/post_sumar.json.
+    """A full API Gateway HTTP API (payload 2.0) event, as API Gateway sends one (BASE_EVENT).
 
     ``body`` is JSON-encoded; ``raw`` is sent as it is (bytes imply base64, as API Gateway does).
     """
-    event = copy.deepcopy(load_event("post_sumar"))
+    event = copy.deepcopy(BASE_EVENT)
     event["rawPath"] = path
     event["requestContext"]["http"]["method"] = method
     event["requestContext"]["http"]["path"] = path

@@ -74,9 +74,14 @@ def test_zip_holds_exactly_the_sources(tmp_path):
     assert {"handler.py", "manifest.json", "logo.png", "plugin_runtime/plugin.py"} <= set(names)
     assert not any(n.startswith("tests/") or "__pycache__" in n for n in names)
     assert not any(n.startswith("plugin_tools/") for n in names)  # build, check, serve, invoke never run in Lambda
-    # The runtime with its auth, OAuth and MCP Apps surfaces and the example widget, no dependency:
-    # a small fraction of Lambda's 50 MB. Your own requirements.txt packages come on top.
-    assert size < 96 * 1024
+    # The budget is the runtime's: what you add (handler.py, widgets, the packages of requirements.txt,
+    # which this zip leaves out) is yours, and only reported. The runtime with its auth, OAuth and
+    # MCP Apps surfaces is a small fraction of Lambda's 50 MB.
+    with zipfile.ZipFile(target) as zf:
+        runtime = sum(i.compress_size for i in zf.infolist() if i.filename.startswith("plugin_runtime/"))
+    assert runtime < 88 * 1024, (
+        f"plugin_runtime/ takes {runtime:,} of lambda.zip's {size:,} bytes (your own files: {size - runtime:,}); "
+        "the runtime grew past its budget: keep new runtime code lean, or raise the budget in this test on purpose")
 
 
 def test_tfvars_name_the_handler_and_the_files():
@@ -88,8 +93,11 @@ def test_tfvars_name_the_handler_and_the_files():
         assert (PROJECT / tfvars[key]).is_file()
 
 
-def test_default_project_has_no_runtime_requirements():
-    assert builder.requirements(PROJECT) == []
+def test_requirements_txt_reads_as_pip_reads_it():
+    """One requirement a line; comments and blank lines are not requirements."""
+    lines = (PROJECT / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    expected = [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
+    assert builder.requirements(PROJECT) == expected
 
 
 # -- derivation, on small plugins made here ------------------------------------------------

@@ -195,6 +195,33 @@ def test_an_earlier_version_of_the_widget_still_reads(call):
     assert content["text"] == result_of(status, body)["contents"][0]["text"]
 
 
+@pytest.mark.parametrize("version", ["2025-03-26", HANDSHAKE, MODERN])
+def test_a_widget_shared_by_several_tools_is_listed_once(tmp_path, version):
+    (tmp_path / "tabla.html").write_text("<!doctype html><html><head></head><body></body></html>")
+    (tmp_path / "otra.html").write_text("<!doctype html><html><head></head><body>2</body></html>")
+    plugin = Plugin(root=str(PROJECT))
+    plugin.widgets_dir = str(tmp_path)
+    for name, widget in (("listar", "tabla"), ("buscar", "tabla"), ("ver", "otra")):
+        plugin.operation(widget=widget)(_named_identity(name))
+    call = caller(plugin.lambda_handler)
+    tools = result_of(*ask(call, "tools/list", version=MODERN))["tools"]
+    uris = {t["name"]: t["_meta"]["ui"]["resourceUri"] for t in tools}
+    assert uris["listar"] == uris["buscar"] != uris["ver"]
+    listed = [r["uri"] for r in result_of(*ask(call, "resources/list", version=version))["resources"]]
+    assert listed == [uris["listar"], uris["ver"]]
+    for uri in listed:
+        (content,) = result_of(*ask(call, "resources/read", {"uri": uri}, version=version))["contents"]
+        assert content["uri"] == uri
+
+
+def _named_identity(name: str):
+    def identity(a: int) -> int:
+        return a
+
+    identity.__name__ = identity.__qualname__ = name
+    return identity
+
+
 def test_widget_options_reach_the_metadata(tmp_path):
     (tmp_path / "mapa.html").write_text("<!doctype html><html><head></head><body></body></html>")
     plugin = Plugin(root=str(PROJECT))
@@ -472,7 +499,8 @@ def _declare(source: str, tmp_path) -> None:
     ("plugin.resource('data://x/{a}', file='logo.png')", "needs a function"),
     ("def f(b: str) -> str: ...\nplugin.resource('data://x/{a}')(f)", "must be the function's parameters"),
     ("def f(a: list[int]) -> str: ...\nplugin.resource('data://x/{a}')(f)", "arrives as text"),
-    ("def f(a: dict) -> str: ...\nplugin.prompt(f)", "arrives as text"),
+    ("def f(a: dict[str, int]) -> str: ...\nplugin.prompt(f)", "arrives as text"),
+    ("def f(a: dict) -> str: ...\nplugin.prompt(f)", "prompt f: parameter 'a': a bare dict"),
     ("def f(a) -> str: ...\nplugin.prompt(f)", "needs a type hint"),
     ("def f(*a: str) -> str: ...\nplugin.prompt(f)", "*args"),
     ("def f(a: str | None) -> str: ...\nplugin.prompt(f)", "needs a default"),

@@ -13,12 +13,11 @@ import logging
 from typing import TypedDict
 
 import pytest
-from conftest import AUTH_MODE, PROJECT, TEST_KEY, make_event
+from conftest import API_REQUEST_ID, AUTH_MODE, PROJECT, TEST_KEY, make_event
 
 from plugin_runtime import Context, OperationError, Plugin
 
 REQUEST_ID = "8f5e0c0a-0000-4000-8000-00000000abcd"
-API_REQUEST_ID = "JKJaXmPLvHcESHA="  # the requestId of events/post_sumar.json
 TOKEN = "tok-FAKE-7c1e9d2b-do-not-log"
 
 

@@ -324,8 +324,13 @@ def test_the_resource_indicator_goes_upstream(plugin, provider, monkeypatch, set
 
 def test_a_bad_resource_parameter_setting_is_a_refusal(plugin, monkeypatch):
     monkeypatch.setenv("PLUGIN_OAUTH_RESOURCE_PARAMETER", "both")
-    status, _, _ = call(plugin, "GET", "/.well-known/oauth-authorization-server")
-    assert status == 404  # the configuration is refused as a whole (its problem is logged)
+    # The configuration is refused as a whole (its problem is logged), and said to be broken, not
+    # absent: auth_misconfigured, as the protected routes answer (issue 16: never "no OAuth").
+    event = {"version": "2.0", "rawPath": "/.well-known/oauth-authorization-server", "headers": {"host": "x.example"},
+             "requestContext": {"http": {"method": "GET", "path": "/.well-known/oauth-authorization-server"}}}
+    response = plugin.lambda_handler(event, None)
+    assert response["statusCode"] == 500 and "auth_misconfigured" in response["body"], response
+    assert "RESOURCE_PARAMETER" not in response["body"] and "Traceback" not in response["body"]
 
 
 # -- 4. CIMD fetches: pinned address, one deadline, bounded, expiring ------------------------------------

@@ -20,7 +20,10 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import shutil
+import subprocess
+import sys
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -332,3 +335,67 @@ def test_opened_on_its_own_the_widget_waits_harmlessly_and_follows_the_system_th
     assert card_background(page) == (DARK if scheme == "dark" else LIGHT)
     assert not errors, errors
     context.close()
+
+
+# -- the preview page under auth (issue 16, section 2) ---------------------------------------------
+@pytest.fixture(scope="module")
+def oauth_server(tmp_path_factory):
+    with LocalServer(bake(tmp_path_factory.mktemp("browser-oauth"), auth="oauth")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def api_key_project(tmp_path_factory):
+    return bake(tmp_path_factory.mktemp("browser-api-key"), auth="api_key")
+
+
+def call_sumar_in_the_preview(page) -> None:
+    page.fill("#arg-numero1", "2")
+    page.fill("#arg-numero2", "3")
+    page.click("#form button")
+    sync_api.expect(page.frame_locator("iframe").locator("#resultado")).to_have_text("5", timeout=10_000)
+
+
+def script_errors(page) -> list[str]:
+    """The page's errors but the console's notes of refused requests (the 401 that asks to sign in)."""
+    return [e for e in page.errors if not e.startswith("Failed to load resource")]
+
+
+def test_the_preview_signs_in_locally_and_calls_as_that_user(page, oauth_server, tmp_path):
+    missing = []
+    page.on("response", lambda r: r.status == 404 and missing.append(r.url))
+    page.set_viewport_size({"width": 1100, "height": 760})
+    page.goto(f"{oauth_server.base}/_preview?tool=sumar")
+    sync_api.expect(page.locator("#status")).to_have_text("Sign in to call the tools.")
+    page.click("#signin-oauth")
+    page.wait_for_url("**/oauth/authorize?**")  # the facade's consent page, as deployed
+    page.click("button:has-text('Allow')")
+    page.wait_for_url("**/_oidc/authorize**")  # the development provider's sign-in form
+    page.fill("input[name=username]", "alice")
+    page.click("button:has-text('Sign in')")
+    page.wait_for_url("**/_preview?tool=sumar")
+    sync_api.expect(page.locator("#who")).to_have_text("Calling as alice.")
+    call_sumar_in_the_preview(page)
+    keep(page, tmp_path, "preview-oauth.png")
+    assert "code=" not in page.url
+    page.click("#signout")
+    sync_api.expect(page.locator("#signin-oauth")).to_be_visible()
+    assert not script_errors(page), page.errors
+    assert all(url.endswith("/favicon.ico") for url in missing), missing
+
+
+def test_the_preview_takes_an_api_key(page, api_key_project):
+    made = subprocess.run([sys.executable, "-m", "plugin_tools.keys", "new", "preview"], cwd=api_key_project,
+                          capture_output=True, text=True, timeout=30)
+    key = re.search(r"pk_[A-Za-z0-9_-]+", made.stdout + made.stderr).group()
+    with LocalServer(api_key_project) as server:
+        page.set_viewport_size({"width": 1100, "height": 760})
+        page.goto(f"{server.base}/_preview")
+        page.fill("#api-key", "pk_wrong")
+        page.click("#use-key")
+        sync_api.expect(page.locator("#status")).to_have_text("Enter an API key to call the tools.")  # refused
+        page.fill("#api-key", key)
+        page.click("#use-key")
+        sync_api.expect(page.locator("#who")).to_have_text("Calling with an API key.")
+        call_sumar_in_the_preview(page)
+    assert not script_errors(page), page.errors

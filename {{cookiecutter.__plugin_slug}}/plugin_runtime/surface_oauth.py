@@ -37,6 +37,7 @@ surface verifies on every request.
 from __future__ import annotations
 
 from .model_auth import AuthConfig
+from .model_log import log
 from .model_registry import Registry
 from .surface_oauth_seal import AS_METADATA_PATH, AUTHORIZE_PATH, CALLBACK_PATH, REGISTER_PATH, TOKEN_PATH, OAuthError
 from .transport import HTTPError, Request, json_response
@@ -44,7 +45,11 @@ from .transport import HTTPError, Request, json_response
 
 def handle(registry: Registry, config: AuthConfig, req: Request, endpoint: str) -> dict:
     """One request to a discovery document or a facade endpoint (each part imported when needed)."""
-    if config.mode != "oauth" or config.oauth is None or config.problem:
+    if config.mode == "oauth" and config.problem:  # it does use OAuth: say it is broken, not absent
+        log.error(f"oauth: refused a discovery or sign-in request: {config.problem}")
+        raise HTTPError(500, "auth_misconfigured",
+                        "the server's authentication is misconfigured; the details are in the function's logs")
+    if config.mode != "oauth" or config.oauth is None:
         raise HTTPError(404, "not_found", "this API does not use OAuth (auth is not \"oauth\")")
     origin = req.origin
     if endpoint in ("resource", "server"):

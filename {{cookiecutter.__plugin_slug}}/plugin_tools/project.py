@@ -187,12 +187,15 @@ def read_env_file(path: Path) -> dict[str, str]:
 
 def load_local_environment(project: Path = PROJECT) -> list[str]:
     """Run locally what the deployment configures: the ``settings`` of terraform.tfvars and the
-    secrets of .secrets.env become environment variables (ones already set win), and the standard
+    secrets of .secrets.env become environment variables (ones already set win), the metrics
+    namespace is ``name`` (as main.tf sets it), and the standard
     ``logging`` module writes JSON lines tagged with the request id, as Lambda's runtime does.
     ctx.store and ctx.app_store use the SQLite file .data/store.sqlite3 (git-ignored) unless
     PLUGIN_STORE_TABLE names a DynamoDB table. Returns the declared secrets that have no local value."""
     for name, value in {**read_tfvars_settings(project), **read_env_file(project / SECRETS_FILE)}.items():
         os.environ.setdefault(name, value)
+    # main.tf names the metrics namespace after the deployment: the same locally, not name_for_model
+    os.environ.setdefault("PLUGIN_METRICS_NAMESPACE", read_tfvars(project).get("name", "plugin"))
     install_local_logging()
     if not os.environ.get("PLUGIN_STORE_TABLE"):
         from .store_sqlite import DEFAULT_PATH, install

@@ -6,6 +6,11 @@ Each HTTP request becomes a full API Gateway HTTP API (payload 2.0) event for th
 ``lambda_handler`` that runs in AWS, and its response goes back unchanged (base64 bodies decoded).
 Like API Gateway with the project's CORS settings, the server answers CORS preflights itself.
 
+With ``auth = "oauth"`` and no PLUGIN_OAUTH_ISSUER in the environment, /_oidc/ is a development
+identity provider (plugin_tools.dev_oidc) that the runtime's OAuth facade uses as its upstream
+provider, as it uses Cognito once deployed: any user name signs in. It runs on a loopback address
+only (serve refuses to start it on another) and answers local Hosts only.
+
 GET /_preview is a page for building widgets without ChatGPT: it lists the tools, calls one from a
 form and shows its widget in a sandboxed iframe through the MCP Apps bridge, as a host would. It
 belongs to this local server only: the Lambda has no such route.
@@ -39,11 +44,13 @@ from urllib.parse import parse_qsl, unquote
 
 from plugin_runtime.surface_mcp_wire import DEFAULT_ALLOWED_ORIGINS, LOCAL_HOSTS, extra_allowed_origins, is_local_origin
 
+from . import dev_oidc
 from .project import (
     PROJECT,
     SECRETS_FILE,
     BuildError,
     apply_auth_environment,
+    auth_environment,
     load_local_environment,
     load_plugin,
     read_env_file,
@@ -221,7 +228,7 @@ class Handler(BaseHTTPRequestHandler):
         self._lambda()
 
     def do_GET(self) -> None:
-        if self._allowed() and not self._preview():
+        if self._allowed() and not self._preview() and not self._dev_provider():
             self._lambda()
 
     # Every method reaches the handler, which answers 405 with Allow (http.server would send a 501 page)
@@ -248,6 +255,22 @@ class Handler(BaseHTTPRequestHandler):
             return False
         self._send(200, {"content-type": "text/html; charset=utf-8", "cache-control": "no-store"},
                    PREVIEW_PAGE.read_bytes())
+        return True
+
+    def _dev_provider(self) -> bool:
+        """/_oidc/...: the development identity provider, when serve runs one (auth = oauth)."""
+        provider = self.server.dev_provider
+        if provider is None or not (self.path + "/").startswith(dev_oidc.PREFIX + "/"):
+            return False
+        try:
+            body = self._read_body()
+        except ValueError:
+            body = None
+        if body is None:
+            self._reply_error(400, "invalid_body", "the request body is malformed or too large")
+            return True
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        self._send(*provider.handle(self.command, self.path, headers, body))
         return True
 
     def _read_body(self) -> bytes | None:
@@ -322,6 +345,7 @@ class LocalServer(ThreadingHTTPServer):
     daemon_threads = True
     allowed_hosts: frozenset[str] = frozenset()
     lambda_handler = None
+    dev_provider: dev_oidc.DevProvider | None = None
 
 
 # -- processes ---------------------------------------------------------------------------------
@@ -354,6 +378,7 @@ def run_child(fd: int, allowed_hosts: frozenset[str]) -> int:
     server.socket.close()
     server.socket = sock
     server.allowed_hosts = allowed_hosts
+    server.dev_provider = dev_oidc.DevProvider.from_environment()
     server.lambda_handler = load_handler(PROJECT)
 
     def watch_parent() -> None:
@@ -436,6 +461,38 @@ def supervise(sock: socket.socket, allowed: list[str], reload: bool) -> int:
         stop_child(child)
 
 
+def auth_mode() -> str:
+    """The auth mode the server runs with: PLUGIN_AUTH if set, else terraform.tfvars' auth."""
+    try:
+        return os.environ.get("PLUGIN_AUTH") or auth_environment(PROJECT)["PLUGIN_AUTH"]
+    except BuildError:
+        return "none"  # the child reports the malformed terraform.tfvars
+
+
+def sign_in_line(mode: str, base: str, host: str) -> tuple[str | None, bool]:
+    """(the line saying how to sign in, whether serving may go on), after starting the development
+    provider when auth = oauth has no provider of its own configured."""
+    if mode == "api_key":
+        return ("Sign in: send Authorization: Bearer <key> (make api-key NAME=you prints one; /_preview has a key "
+                "field; python3 -m plugin_tools.invoke --as NAME EVENT)"), True
+    if mode != "oauth":
+        return None, True
+    if os.environ.get("PLUGIN_OAUTH_ISSUER"):
+        return f"Sign in: with the provider at {os.environ['PLUGIN_OAUTH_ISSUER']} (PLUGIN_OAUTH_ISSUER)", True
+    import ipaddress
+
+    if not ipaddress.ip_address(host.split("%", 1)[0]).is_loopback:
+        return (f"serve: auth = oauth signs in locally with a development provider that serves this machine only; "
+                f"serve on 127.0.0.1 (not --host {host}), or set PLUGIN_OAUTH_ISSUER and the other PLUGIN_OAUTH_* "
+                "settings to use a real provider"), False
+    # The issuer's host must be one the runtime accepts over http (127.0.0.1 or localhost, not [::1]).
+    issuer_origin = base.replace(f"[{host}]", "localhost") if ":" in host else base
+    os.environ.update(dev_oidc.environment(issuer_origin))  # inherited by every server process: one key, one secret
+    return (f"Sign in: connect an MCP client to {base}/mcp (or open {base}{PREVIEW_PATH}); the local sign-in page "
+            f"accepts any user name ({base}{dev_oidc.PREFIX}, development only; python3 -m plugin_tools.invoke "
+            "--as NAME EVENT)"), True
+
+
 def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt
 
@@ -474,9 +531,16 @@ def main(argv: list[str] | None = None) -> int:
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else ("127.0.0.1" if host in ("0.0.0.0", "") else host)  # noqa: S104
     base = f"http://{shown}:{port}"
+    line, ok = sign_in_line(auth_mode(), base, host)
+    if not ok:
+        print(line, file=sys.stderr, flush=True)
+        sock.close()
+        return 1
     print(f"Serving {PROJECT.name} on {base}  MCP: {base}/mcp  OpenAPI: {base}/openapi.json  "
           f"manifest: {base}/.well-known/ai-plugin.json  widgets: {base}{PREVIEW_PATH}  "
           f"({'no reload' if args.no_reload else 'reloads on edits'}; Ctrl-C stops)", flush=True)
+    if line:
+        print(line, flush=True)
     try:
         return supervise(sock, sorted(allowed), reload=not args.no_reload)
     except KeyboardInterrupt:

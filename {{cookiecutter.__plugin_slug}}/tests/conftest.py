@@ -38,10 +38,14 @@ def project_plugin():
 
 # The tests run under the auth mode of terraform.tfvars, as the deployed Lambda does. With
 # api_key, this session adds a key of its own (made here, written nowhere) and `call` sends it.
+# With oauth, the development provider of `make serve` (plugin_tools.dev_oidc) stands in for the
+# real one: TEST_KEY is an access token of user "pytest" with every scope, verified as deployed.
 TEST_KEY = "pk_test_" + secrets.token_urlsafe(32)
+DEV_PROVIDER = None  # with oauth: the development provider, served on a loopback port for the session
 
 
 def _configure_auth() -> str:
+    global DEV_PROVIDER, TEST_KEY
     from plugin_tools.project import auth_environment
 
     env = auth_environment(PROJECT)
@@ -50,29 +54,14 @@ def _configure_auth() -> str:
         keys["pytest-session"] = hashlib.sha256(TEST_KEY.encode()).hexdigest()
         env["PLUGIN_API_KEYS"] = json.dumps(keys)
     elif env["PLUGIN_AUTH"] == "oauth":
-        # No provider here: the session's token stands for a signed-in user with every scope. The
-        # verification of real tokens is tested by the template (a real OIDC provider, the MCP
-        # SDK's OAuth client, forged tokens against PyJWT).
-        env.update(PLUGIN_OAUTH_ISSUER="https://issuer.pytest.invalid", PLUGIN_OAUTH_CLIENT_ID="pytest",
-                   PLUGIN_OAUTH_CLIENT_SECRET="pytest-only")
-        _accept_the_session_token()
+        from plugin_tools import dev_oidc
+
+        _server, DEV_PROVIDER, oauth_env = dev_oidc.start_in_thread()
+        env.update(oauth_env)
+        every = {"invoke", *(s for op in project_plugin().operations.values() for s in op.scopes)}
+        TEST_KEY = DEV_PROVIDER.access_token("pytest", [env["PLUGIN_OAUTH_SCOPE_PREFIX"] + s for s in sorted(every)])
     os.environ.update(env)
     return env["PLUGIN_AUTH"]
-
-
-def _accept_the_session_token() -> None:
-    import plugin_runtime.surface_auth as surface_auth
-    from plugin_runtime import Caller
-
-    verify = surface_auth.oauth_caller
-
-    def session_or_verify(req, config):
-        if req.headers.get("authorization") == f"Bearer {TEST_KEY}":
-            scopes = {"invoke", *(s for op in project_plugin().operations.values() for s in op.scopes)}
-            return Caller("pytest", "oauth", frozenset(scopes), {"sub": "pytest"})
-        return verify(req, config)
-
-    surface_auth.oauth_caller = session_or_verify
 
 
 AUTH_MODE = _configure_auth()
@@ -156,6 +145,56 @@ def store():
     backend.close()
     if saved is not None:
         os.environ[TABLE_ENV] = saved
+
+def operation_event(name: str, arguments: dict | None = None, **options) -> dict:
+    """The API Gateway event of a REST call to the operation ``name`` of handler.py with
+    ``arguments`` (path parameters filled in, the others in the query or the JSON body, as its
+    OpenAPI says), e.g. ``operation_event("sumar", {"numero1": 2, "numero2": 3})``. ``options``
+    go to make_event (``headers=...``)."""
+    op = project_plugin().operations[name]
+    arguments = dict(arguments or {})
+    path, query, body = op.path, {}, {}
+    for param in op.params:
+        if param.name not in arguments:
+            continue
+        value = arguments.pop(param.name)
+        if param.location == "path":
+            path = path.replace("{" + param.name + "}", str(value))
+        elif param.location == "query":
+            query[param.name] = value if isinstance(value, str) else json.dumps(value)
+        else:
+            body[param.name] = value
+    if arguments:
+        raise TypeError(f"{name} has no parameter {', '.join(sorted(arguments))}")
+    return make_event(op.method, path, body if op.has_body else None, query=query or None, **options)
+
+
+@pytest.fixture
+def signed_in(monkeypatch) -> Callable[..., dict[str, str]]:
+    """Headers of a request from a signed-in caller: ``signed_in("alice", scopes=["admin"])``.
+
+    With oauth: an access token of user ``alice`` (``ctx.caller.name``) from the development
+    provider, with the base scope ``invoke`` and ``scopes``, verified as the deployed API verifies
+    the real provider's. With api_key: a key named ``alice`` (made for this test; API keys have no
+    scopes). With auth = none there is no one to sign in: the headers are empty.
+    """
+
+    def headers(name: str = "alice", scopes: list[str] | tuple[str, ...] = ()) -> dict[str, str]:
+        if AUTH_MODE == "oauth":
+            prefix = os.environ["PLUGIN_OAUTH_SCOPE_PREFIX"]
+            token = DEV_PROVIDER.access_token(name, [prefix + s for s in ("invoke", *scopes)])
+        elif AUTH_MODE == "api_key":
+            if scopes:
+                raise ValueError("API keys have no scopes (auth = api_key)")
+            token = "pk_test_" + secrets.token_urlsafe(32)
+            keys = json.loads(os.environ["PLUGIN_API_KEYS"])
+            keys[name] = hashlib.sha256(token.encode()).hexdigest()
+            monkeypatch.setenv("PLUGIN_API_KEYS", json.dumps(keys))
+        else:
+            return {}
+        return {"authorization": f"Bearer {token}"}
+
+    return headers
 
 
 @pytest.fixture

@@ -114,3 +114,13 @@ output "custom_domain_target" {
   description = "With a domain_name: the API Gateway host the domain must point to (Terraform creates the alias record when hosted_zone_id is set; otherwise create a CNAME to it)."
   value       = local.custom_domain ? aws_apigatewayv2_domain_name.this[0].domain_name_configuration[0].target_domain_name : null
 }
+
+output "widget_origins" {
+  description = "The origin ChatGPT gives the widgets (chatgpt: derived from the MCP server URL, from 2026-12-15; chatgpt_legacy: from _meta.ui.domain). Allow-list these wherever a widget is called from; with a domain_name the API's CORS already does."
+  value       = local.widget_origins
+}
+
+output "registry_remote_url" {
+  description = "The MCP server URL written into server.json's remotes for the MCP Registry (see the README's Publishing section)."
+  value       = "${local.endpoint}/mcp"
+}

@@ -23,3 +23,4 @@ api_keys = {}
 # secrets     = ["API_TOKEN"]            # names only: ctx.secret("API_TOKEN"); values go to SSM
 # domain_name    = "api.example.com"     # a custom domain for every URL
 # hosted_zone_id = "Z0123456789ABCDEFGHIJ"
+# openai_apps_challenge = "..."          # the token OpenAI shows for domain verification

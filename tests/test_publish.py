@@ -357,3 +357,22 @@ def test_links_comments_and_namespaces_are_not_csp_origins(lint):
             '<svg xmlns="http://www.w3.org/2000/svg"></svg><!-- https://old.example -->'
             '<script>/* https://comment.example */ fetch("https://api.example/x")</script></body></html>')
     assert module.referenced_origins(html) == {"https://api.example"}
+
+
+@pytest.mark.parametrize("version", ["2025-06-18", "2026-07-28"])
+def test_results_carry_no_request_ids_or_timestamps(plugin, monkeypatch, version):
+    monkeypatch.setenv("PLUGIN_AUTH", "none")
+    params: dict = {"name": "sumar", "arguments": {"numero1": 2, "numero2": 3}}
+    headers = {"accept": "application/json, text/event-stream", "mcp-protocol-version": version}
+    if version == "2026-07-28":
+        params["_meta"] = {"io.modelcontextprotocol/protocolVersion": version,
+                           "io.modelcontextprotocol/clientCapabilities": {}}
+        headers.update({"mcp-method": "tools/call", "mcp-name": "sumar"})
+    body = json.loads(plugin.lambda_handler(event("POST", "/mcp", {"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+                                                                   "params": params}, headers), None)["body"])
+    result = body["result"]
+    assert result["structuredContent"] == {"resultado": 5}
+    assert set(result) <= {"content", "structuredContent", "isError", "resultType", "_meta"}, result
+    assert set(result.get("_meta", {})) <= {"io.modelcontextprotocol/serverInfo"}  # who answered, not which request
+    text = json.dumps({k: v for k, v in result.items() if k != "_meta"}).lower()
+    assert not [word for word in ("request", "trace", "session", "timestamp", "r1") if word in text], text

@@ -327,7 +327,7 @@ class Doctor:
 
     def _needs_credential(self, name: str) -> bool:
         if self.protected and not self.credential:
-            self.add(name, SKIP, "the server needs a credential", "")
+            self.add(name, SKIP, "the server needs a credential: pass --key KEY or --token TOKEN", "")
             return True
         return False
 

@@ -70,7 +70,8 @@ def check_contact_email(value: object) -> str | None:
     return None
 
 
-def check_legal_info_url(value: object) -> str | None:
+def _check_page_url(prompt: str, value: object, example: str) -> str | None:
+    """An http(s) URL of a page people read (legal information, privacy policy, terms)."""
     problem = None
     if not isinstance(value, str) or any(c.isspace() for c in value) or len(value) > 2048:
         problem = "must be one URL without spaces"
@@ -85,8 +86,22 @@ def check_legal_info_url(value: object) -> str | None:
         elif not host:
             problem = "has no host name"
     if problem:
-        return f"legal_info_url: {str(value)[:60]!r} {problem} (e.g. 'https://example.com/legal')"
+        return f"{prompt}: {str(value)[:60]!r} {problem} (e.g. {example!r})"
     return None
+
+
+def check_legal_info_url(value: object) -> str | None:
+    return _check_page_url("legal_info_url", value, "https://example.com/legal")
+
+
+def check_privacy_policy_url(value: object) -> str | None:
+    """The privacy policy the app directories and public GPTs require."""
+    return _check_page_url("privacy_policy_url", value, "https://example.com/privacy")
+
+
+def check_terms_url(value: object) -> str | None:
+    """The terms of service the app directories require."""
+    return _check_page_url("terms_url", value, "https://example.com/terms")
 
 
 def check_aws_region(value: object) -> str | None:
@@ -161,6 +176,8 @@ def validate(context: dict) -> list[str]:
         check_description_for_model(context.get("description_for_model")),
         check_contact_email(context.get("contact_email")),
         check_legal_info_url(context.get("legal_info_url")),
+        check_privacy_policy_url(context.get("privacy_policy_url")),
+        check_terms_url(context.get("terms_url")),
         check_aws_region(context.get("aws_region")),
         check_lambda_runtime(context.get("lambda_runtime")),
         check_lambda_architecture(context.get("lambda_architecture")),
@@ -180,7 +197,8 @@ def validate(context: dict) -> list[str]:
 PLACEHOLDER = "<fix this>"
 # cookiecutter.json's order (a test checks)
 PROMPTS = ("plugin_name", "description_for_human", "description_for_model", "contact_email", "legal_info_url",
-           "aws_region", "lambda_runtime", "lambda_architecture", "auth", "storage")
+           "privacy_policy_url", "terms_url", "aws_region", "lambda_runtime", "lambda_architecture",
+           "auth", "storage")
 # Characters that end a line somewhere (a terminal, str.splitlines) or are C0/DEL controls.
 _BREAKS = frozenset([chr(i) for i in range(32)] + ["\x7f", "\x85", "\u2028", "\u2029"])
 # Jinja's openers and raw block, spelled in pieces: this file is itself rendered by Jinja.

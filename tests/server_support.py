@@ -29,7 +29,8 @@ class LocalServer:
         extra_env = env or {}
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
         env.pop("MCP_ALLOWED_ORIGINS", None)  # the tests check the default Origin policy
-        for name in ("PLUGIN_AUTH", "PLUGIN_API_KEYS", "PLUGIN_OPENAI_VERIFICATION_TOKEN"):
+        for name in ("PLUGIN_AUTH", "PLUGIN_API_KEYS", "PLUGIN_OPENAI_VERIFICATION_TOKEN",
+                     "PLUGIN_APPS_CHALLENGE"):
             env.pop(name, None)  # the server takes auth from the project's terraform.tfvars, as deployed
         env.update(extra_env)
         self.proc = subprocess.Popen(

@@ -97,7 +97,9 @@ TRICKY = {
     "unicode": {"plugin_name": "計算 Plugin 🚀", "description_for_human": "Emoji ✅ and RTL שלום"},
     "limits": {"plugin_name": "x" * 20, "description_for_human": "y" * 100, "description_for_model": "z" * 8000},
     "odd-email-url": {"contact_email": "o'brien+plugins@sub.example.co.uk",
-                      "legal_info_url": "https://example.com/legal?lang=es&x=\"y\"#top"},
+                      "legal_info_url": "https://example.com/legal?lang=es&x=\"y\"#top",
+                      "privacy_policy_url": "https://example.com/privacy?a=1&b='c'",
+                      "terms_url": "http://example.com/terms#\"top\""},
 }
 
 
@@ -161,6 +163,8 @@ MUST_FAIL = [
     ("contact_email", "nobody"), ("contact_email", "a@b"), ("contact_email", "a b@example.com"),
     ("legal_info_url", "example.com/legal"), ("legal_info_url", "ftp://example.com"),
     ("legal_info_url", "https://"), ("legal_info_url", "javascript:alert(1)"),
+    ("privacy_policy_url", "example.com/privacy"), ("privacy_policy_url", "mailto:a@example.com"),
+    ("terms_url", "https://"), ("terms_url", "terms"),
     ("aws_region", "us-east-9"), ("aws_region", "US-EAST-1"), ("aws_region", "mars-1"),
     ("lambda_runtime", "python3.9"), ("lambda_runtime", "python3.10"), ("lambda_runtime", "nodejs22.x"),
     ("lambda_architecture", "amd64"), ("lambda_architecture", "arm"),

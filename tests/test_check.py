@@ -516,6 +516,12 @@ def canned() -> Iterator[tuple[str, dict]]:
         server.server_close()
 
 
+# A tool as the runtime lists it: what the directory scan needs (hints, outputSchema, description).
+SERVED_TOOL = {"name": "sumar", "description": "Suma dos números.", "inputSchema": {"type": "object"},
+               "outputSchema": {"type": "object"},
+               "annotations": {"readOnlyHint": True, "destructiveHint": False, "openWorldHint": False}}
+
+
 def _serve_documents(routes: dict, origin: str, manifest: dict, openapi: dict, tools: list) -> None:
     served = {**manifest, "api": {"type": "openapi", "url": origin + "/openapi.json"}, "logo_url": origin + "/logo.png"}
     routes["/.well-known/ai-plugin.json"] = (200, "application/json", json.dumps(served).encode())
@@ -526,12 +532,12 @@ def _serve_documents(routes: dict, origin: str, manifest: dict, openapi: dict, t
 
 def test_origin_checks_what_is_served(check, canned, manifest, openapi):
     origin, routes = canned
-    _serve_documents(routes, origin, manifest, openapi, [{"name": "sumar", "inputSchema": {"type": "object"}}])
+    _serve_documents(routes, origin, manifest, openapi, [SERVED_TOOL])
     assert check.check_origin(origin) == []
     routes["/.well-known/ai-plugin.json"] = (200, "application/json", b'{"schema_version": "v1",}')
     routes["/openapi.json"] = (200, "application/json",
                                json.dumps({**openapi, "servers": [{"url": "https://elsewhere.example.com"}]}).encode())
-    routes["tools"] = (200, "", b'[{"name": "sumar dos", "inputSchema": {"type": "object"}}]')
+    routes["tools"] = (200, "", json.dumps([{**SERVED_TOOL, "name": "sumar dos"}]).encode())
     lines = [str(f) for f in check.check_origin(origin)]
     assert lines[0].startswith(f"ERROR {origin}/.well-known/ai-plugin.json $: is not valid JSON")
     assert lines[1] == (f"ERROR {origin}/openapi.json $.servers[0].url: 'https://elsewhere.example.com' is not on "
@@ -542,7 +548,7 @@ def test_origin_checks_what_is_served(check, canned, manifest, openapi):
 
 def test_origin_reports_missing_documents_and_a_wrong_content_type(check, canned, manifest, openapi):
     origin, routes = canned
-    _serve_documents(routes, origin, manifest, openapi, [{"name": "sumar", "inputSchema": {"type": "object"}}])
+    _serve_documents(routes, origin, manifest, openapi, [SERVED_TOOL])
     del routes["/.well-known/ai-plugin.json"]
     routes["/openapi.json"] = (200, "text/plain", routes["/openapi.json"][2])
     lines = [str(f) for f in check.check_origin(origin + "/")]

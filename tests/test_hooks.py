@@ -30,7 +30,8 @@ post = _load("post_gen_project")
 GOOD = {
     "plugin_name": "Sumar Plugin", "description_for_human": "Suma dos números.",
     "description_for_model": "Plugin for adding two numbers.", "contact_email": "support@example.com",
-    "legal_info_url": "https://example.com/legal", "aws_region": "us-east-1", "lambda_runtime": "python3.13",
+    "legal_info_url": "https://example.com/legal", "privacy_policy_url": "https://example.com/privacy",
+    "terms_url": "https://example.com/terms", "aws_region": "us-east-1", "lambda_runtime": "python3.13",
     "lambda_architecture": "arm64", "auth": "none", "storage": "none", "__plugin_slug": "sumar-plugin",
     "__name_for_model": "sumarplugin", "__bucket_prefix": "sumar-plugin-",
 }
@@ -71,15 +72,26 @@ def test_email_rejects(value):
     assert pre.check_contact_email(value).startswith("contact_email: ")
 
 
+URL_PROMPTS = ["legal_info_url", "privacy_policy_url", "terms_url"]
+
+
+@pytest.mark.parametrize("prompt", URL_PROMPTS)
 @pytest.mark.parametrize("value", ["https://example.com/legal", "http://localhost:8080/terms", "https://x.io"])
-def test_url_accepts(value):
-    assert pre.check_legal_info_url(value) is None
+def test_url_accepts(prompt, value):
+    assert getattr(pre, f"check_{prompt}")(value) is None
 
 
+@pytest.mark.parametrize("prompt", URL_PROMPTS)
 @pytest.mark.parametrize("value", ["example.com", "ftp://example.com", "https://", "https://exa mple.com",
                                    "javascript:alert(1)", "https://[::1", ""])
-def test_url_rejects(value):
-    assert pre.check_legal_info_url(value).startswith("legal_info_url: ")
+def test_url_rejects(prompt, value):
+    assert getattr(pre, f"check_{prompt}")(value).startswith(f"{prompt}: ")
+
+
+@pytest.mark.parametrize("prompt", ["privacy_policy_url", "terms_url"])
+def test_validate_reports_a_bad_privacy_or_terms_url(prompt):
+    problems = pre.validate({**GOOD, prompt: "privacy.example.com"})
+    assert len(problems) == 1 and problems[0].startswith(f"{prompt}: ")
 
 
 @pytest.mark.parametrize("value", ["us-east-1", "eu-west-1", "ap-southeast-5", "us-gov-west-1", "cn-north-1"])

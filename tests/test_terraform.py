@@ -608,7 +608,15 @@ def _assert_deployed(aws: dict, project: Path, out: dict) -> None:
     api = next(a for a in apigw.get_apis()["Items"] if a["Name"] == name)
     assert api["ApiEndpoint"] == out["api_endpoint"] and api["ProtocolType"] == "HTTP"
     cors = api["CorsConfiguration"]
-    assert set(cors["AllowOrigins"]) == {"https://chatgpt.com", "https://chat.openai.com"}
+    # With a custom domain the MCP URL is known before the API exists, so CORS also lists the
+    # origins ChatGPT gives the widgets (SHA-256 of the MCP URL; the legacy one from the domain).
+    sandbox = ".web-sandbox.oaiusercontent.com"
+    expected_origins = {"chatgpt": "https://mcp-endpoint-" + hashlib.sha256(f"{endpoint}/mcp".encode()).hexdigest()[:32]
+                        + sandbox, "chatgpt_legacy": "https://" + endpoint[8:].replace(".", "-") + sandbox}
+    assert out["widget_origins"] == expected_origins
+    custom_domain = "execute-api" not in endpoint
+    assert set(cors["AllowOrigins"]) == {"https://chatgpt.com", "https://chat.openai.com"} | (
+        set(expected_origins.values()) if custom_domain else set())
     assert {h.lower() for h in cors["AllowHeaders"]} == CORS_HEADERS
     assert set(cors["AllowMethods"]) == {"GET", "POST", "DELETE", "OPTIONS"}
     integrations = apigw.get_integrations(ApiId=api["ApiId"])["Items"]

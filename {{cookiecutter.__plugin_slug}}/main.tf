@@ -81,7 +81,19 @@ locals {
   bucket_is_prefix      = var.bucket_name == null ? true : endswith(var.bucket_name, "-")
   bucket_prefix         = local.bucket_is_prefix ? coalesce(var.bucket_name, local.derived_bucket_prefix) : null
 
-  cors_origins = ["https://chatgpt.com", "https://chat.openai.com"]
+  cors_origins = concat(["https://chatgpt.com", "https://chat.openai.com"], local.widget_cors_origins)
+  # The origins ChatGPT gives the widgets, derived from the MCP server's URL (the same as
+  # widget_origins in plugin_runtime/model_resource.py; `terraform output widget_origins`). CORS can
+  # list them only with a custom domain: the execute-api URL is not known before the API exists.
+  sandbox_suffix = ".web-sandbox.oaiusercontent.com"
+  widget_origins = {
+    chatgpt        = "https://mcp-endpoint-${substr(sha256("${local.endpoint}/mcp"), 0, 32)}${local.sandbox_suffix}"
+    chatgpt_legacy = "https://${replace(trimprefix(local.endpoint, "https://"), ".", "-")}${local.sandbox_suffix}"
+  }
+  widget_cors_origins = var.domain_name == "" ? [] : [
+    "https://mcp-endpoint-${substr(sha256("https://${var.domain_name}/mcp"), 0, 32)}${local.sandbox_suffix}",
+    "https://${replace(var.domain_name, ".", "-")}${local.sandbox_suffix}",
+  ]
   cors_headers = ["content-type", "authorization", "mcp-protocol-version", "mcp-session-id", "mcp-method", "mcp-name"]
   cors_methods = ["GET", "POST", "DELETE", "OPTIONS"]
 
@@ -97,7 +109,9 @@ locals {
     PLUGIN_SECRETS        = join(",", local.secret_names)
   }
   lambda_environment = merge(var.settings, local.observability_environment, local.secrets_environment,
-  local.auth_environment, local.storage_environment)
+  local.auth_environment, local.storage_environment, local.publish_environment)
+  # Domain verification (/.well-known/openai-apps-challenge): only when a token is set.
+  publish_environment = var.openai_apps_challenge == "" ? {} : { PLUGIN_APPS_CHALLENGE = var.openai_apps_challenge }
 
   # What Terraform writes into a new secret's parameter; keep equal to PLACEHOLDER in
   # plugin_runtime/model_secrets.py (a template test checks), which refuses to return it.

@@ -119,3 +119,13 @@ output "store_table" {
   description = "With storage = \"dynamodb\": the DynamoDB table of ctx.store and ctx.app_store (plugin_tools.data --table exports or deletes one caller's data)."
   value       = local.storage_enabled ? aws_dynamodb_table.store[0].name : null
 }
+
+output "widget_origins" {
+  description = "The origin ChatGPT gives the widgets (chatgpt: derived from the MCP server URL, from 2026-12-15; chatgpt_legacy: from _meta.ui.domain). Allow-list these wherever a widget is called from; with a domain_name the API's CORS already does."
+  value       = local.widget_origins
+}
+
+output "registry_remote_url" {
+  description = "The MCP server URL written into server.json's remotes for the MCP Registry (see the README's Publishing section)."
+  value       = "${local.endpoint}/mcp"
+}

@@ -26,3 +26,4 @@ storage = {{ cookiecutter.storage | tojson }}
 # domain_name    = "api.example.com"     # a custom domain for every URL
 # hosted_zone_id = "Z0123456789ABCDEFGHIJ"
 # storage_deletion_protection = false    # only to destroy a project whose table holds data
+# openai_apps_challenge = "..."          # the token OpenAI shows for domain verification

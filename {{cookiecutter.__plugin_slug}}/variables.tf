@@ -393,3 +393,14 @@ variable "storage_deletion_protection" {
     error_message = "The storage_deletion_protection must be true or false."
   }
 }
+
+variable "openai_apps_challenge" {
+  description = "The domain-verification token OpenAI shows when you submit the app; served as text at /.well-known/openai-apps-challenge. Empty (the default): that path answers 404."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.~+/=-]{0,512}$", var.openai_apps_challenge))
+    error_message = "The openai_apps_challenge must be the bare token OpenAI shows: up to 512 letters, digits or _ . ~ + / = - (no spaces, no quotes, no URL)."
+  }
+}

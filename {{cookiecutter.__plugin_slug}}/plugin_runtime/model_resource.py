@@ -230,13 +230,17 @@ class Widget:
     - ``connect_domains``: origins its scripts may fetch from (the host's CSP blocks all others);
     - ``resource_domains``: origins it may load scripts, styles, images and fonts from;
     - ``frame_domains``: origins it may embed in iframes;
-    - ``domain``: a dedicated origin for the widget, if the host supports one (e.g. for OAuth);
+    - ``domain``: a dedicated origin for the widget, if the host supports one (default: the
+      plugin's own https origin, which ChatGPT still reads; see ``widget_origins``);
+    - ``calls_api``: its scripts fetch from this plugin's own API: that origin joins
+      ``connect_domains`` (main.tf's CORS allows the widget's origin);
     - ``prefers_border``: whether the host should draw a border around it.
     """
 
     def __init__(self, name: str | None = None, *, description: str | None = None,
                  connect_domains: Iterable[str] = (), resource_domains: Iterable[str] = (),
-                 frame_domains: Iterable[str] = (), domain: str | None = None, prefers_border: bool = True) -> None:
+                 frame_domains: Iterable[str] = (), domain: str | None = None, prefers_border: bool = True,
+                 calls_api: bool = False) -> None:
         if name is not None and not (isinstance(name, str) and 0 < len(name) <= 64 and _NAME_CHARS.issuperset(name)):
             raise SchemaError(f"widget name {name!r} must be 1-64 letters, digits, _ or - (widgets/<name>.html)")
         self.name = name
@@ -246,6 +250,7 @@ class Widget:
         self.frame_domains = tuple(frame_domains)
         self.domain = domain
         self.prefers_border = prefers_border
+        self.calls_api = bool(calls_api)
         self.path: str | None = None
         self._html: str | None = None
         self._uri: str | None = None
@@ -254,7 +259,8 @@ class Widget:
         """This widget for one operation: its name, its file and its description settled."""
         bound = Widget(self.name or name, description=self.description or description,
                        connect_domains=self.connect_domains, resource_domains=self.resource_domains,
-                       frame_domains=self.frame_domains, domain=self.domain, prefers_border=self.prefers_border)
+                       frame_domains=self.frame_domains, domain=self.domain, prefers_border=self.prefers_border,
+                       calls_api=self.calls_api)
         bound.path = os.path.join(folder, f"{bound.name}.html")
         return bound
 
@@ -287,6 +293,22 @@ class Widget:
         head, tail = f"{WIDGET_SCHEME}{self.name}-", ".html"
         version = uri[len(head):-len(tail)] if uri.startswith(head) and uri.endswith(tail) else ""
         return len(version) == 8 and all(c in "0123456789abcdef" for c in version)
+
+
+SANDBOX_SUFFIX = ".web-sandbox.oaiusercontent.com"
+
+
+def widget_origins(mcp_url: str) -> dict[str, str]:
+    """The origin each ChatGPT generation gives a widget of the MCP server at ``mcp_url``:
+    ``chatgpt`` (from 2026-12-15: the first 32 hex digits of SHA-256 of the server URL) and
+    ``chatgpt_legacy`` (from ``_meta.ui.domain``, which the runtime sets to the plugin's origin)."""
+    import hashlib  # only the build and the doctor ask; the runtime's hot path never does
+    from urllib.parse import urlsplit
+
+    digest = hashlib.sha256(mcp_url.encode("utf-8")).hexdigest()[:32]
+    host = (urlsplit(mcp_url).hostname or "").replace(".", "-")
+    return {"chatgpt": f"https://mcp-endpoint-{digest}{SANDBOX_SUFFIX}",
+            "chatgpt_legacy": f"https://{host}{SANDBOX_SUFFIX}"}
 
 
 def inline_scripts(html: str, folder: str) -> str:

@@ -20,9 +20,10 @@ from .model_operation import Operation, use_quota_charger
 from .model_registry import ROOT, Registry
 from .model_schema import SchemaError
 from .model_settings import MISSING, setting
-from .surface_manifest import logo_response, manifest_for
+from .surface_manifest import challenge_response, logo_response, manifest_for
 from .surface_rest import serve_operation
 from .transport import (
+    CHALLENGE_PATH,
     LOGO_PATH,
     MANIFEST_PATH,
     MCP_PATH,
@@ -76,9 +77,10 @@ class Plugin(Registry):
         self.router.add("GET", OPENAPI_PATH, self._serve_openapi)
         self.router.add("GET", LOGO_PATH, self._serve_logo)
         self.router.add("POST", MCP_PATH, self._serve_mcp)
+        self.router.add("GET", CHALLENGE_PATH, self._serve_challenge)
         # What anyone may read, whatever the auth mode: clients fetch these before they have
         # credentials. Every other route (the operations, /mcp) needs a caller.
-        self.public = {self._serve_manifest, self._serve_openapi, self._serve_logo}
+        self.public = {self._serve_manifest, self._serve_openapi, self._serve_logo, self._serve_challenge}
         for method, path, endpoint in OAUTH_ROUTES:  # answered only with auth = "oauth"
             serve = self._oauth_endpoint(endpoint)
             self.router.add(method, path, serve)
@@ -260,6 +262,9 @@ class Plugin(Registry):
         if response is None:  # read and encoded once per container, like the other documents
             response = self._cache[("logo", "")] = logo_response(self)
         return response
+
+    def _serve_challenge(self, req: Request, _: dict, ctx: Context) -> dict:
+        return challenge_response()
 
     def _oauth_endpoint(self, endpoint: str) -> Callable:
         def serve(req: Request, _: dict, ctx: Context) -> dict:

@@ -10,7 +10,9 @@ import os
 
 from .model_auth import BASE_SCOPE, AuthConfig
 from .model_registry import Registry
-from .transport import LOGO_PATH, OPENAPI_PATH
+from .transport import LOGO_PATH, OPENAPI_PATH, HTTPError
+
+CHALLENGE_ENV = "PLUGIN_APPS_CHALLENGE"  # Terraform's openai_apps_challenge
 
 
 def manifest_auth(auth: AuthConfig, origin: str) -> dict:
@@ -34,6 +36,17 @@ def manifest_for(registry: Registry, origin: str, auth: AuthConfig) -> dict:
     doc["api"] = {**doc.get("api", {}), "type": "openapi", "url": origin + OPENAPI_PATH}
     doc["logo_url"] = origin + LOGO_PATH
     return doc
+
+
+def challenge_response() -> dict:
+    """/.well-known/openai-apps-challenge: the bare domain-verification token as text/plain, in
+    every auth mode; 404 while openai_apps_challenge is unset."""
+    token = os.environ.get(CHALLENGE_ENV, "").strip()
+    if not token:
+        raise HTTPError(404, "not_found", "no domain-verification token is set: put the token OpenAI shows in "
+                        "openai_apps_challenge (terraform.tfvars) and run terraform apply")
+    return {"statusCode": 200, "headers": {"content-type": "text/plain; charset=utf-8", "cache-control": "no-store"},
+            "body": token}
 
 
 def logo_response(registry: Registry) -> dict:

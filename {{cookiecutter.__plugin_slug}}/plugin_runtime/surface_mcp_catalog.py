@@ -8,6 +8,7 @@ import typing
 
 from .model_auth import BASE_SCOPE, AuthConfig
 from .model_auth import current as auth_config
+from .model_log import current as current_request
 from .model_log import log
 from .model_operation import ArgumentsError, OperationError
 from .surface_mcp_wire import (
@@ -192,6 +193,9 @@ def _widget_meta(widget: Widget) -> dict:
     """The host's instructions for showing a widget: the standard ``ui`` keys (MCP Apps) and
     OpenAI's ``openai/*`` keys. Without a CSP entry a host blocks every outbound connection."""
     connect, resources = list(widget.connect_domains), list(widget.resource_domains)
+    origin = _own_origin()
+    if widget.calls_api and origin and origin not in connect:
+        connect.append(origin)
     csp: dict = {"connectDomains": connect, "resourceDomains": resources}
     openai_csp: dict = {"connect_domains": connect, "resource_domains": resources}
     if widget.frame_domains:
@@ -199,9 +203,19 @@ def _widget_meta(widget: Widget) -> dict:
     ui: dict = {"csp": csp, "prefersBorder": widget.prefers_border}
     meta: dict = {"ui": ui, "openai/widgetCSP": openai_csp, "openai/widgetPrefersBorder": widget.prefers_border,
                   "openai/widgetDescription": widget.description}
-    if widget.domain:
-        ui["domain"] = meta["openai/widgetDomain"] = widget.domain
+    domain = widget.domain or (origin if origin.startswith("https://") else None)
+    if domain:  # ChatGPT before its per-server origins derives the widget's origin from it
+        ui["domain"] = meta["openai/widgetDomain"] = domain
     return meta
+
+
+def _own_origin() -> str:
+    """The plugin's origin as this request reached it ("" outside a request)."""
+    ctx = current_request()
+    try:
+        return getattr(ctx, "origin", "") or ""
+    except Exception:  # an unreadable Host: the request itself answers that error
+        return ""
 
 
 def _tool_meta(op: Operation, widget: Widget | None) -> dict | None:

@@ -126,6 +126,10 @@ def build_openapi(plugin: Registry, origin: str, auth: AuthConfig) -> dict:
         "servers": [{"url": origin}],
         "paths": paths,
     }
+    if manifest.get("terms_url"):
+        doc["info"]["termsOfService"] = manifest["terms_url"]
+    if manifest.get("privacy_policy_url"):  # OpenAPI has no field for it; GPT editors ask for it
+        doc["info"]["x-privacy-policy-url"] = manifest["privacy_policy_url"]
     if oauth is not None:
         scopes = {oauth.oauth.scope(n): ("Use the plugin's operations." if n == BASE_SCOPE else
                                          f"Operations that need {n}.") for n in plugin.scope_names()}

@@ -18,6 +18,8 @@ MANIFEST_PATH = "/.well-known/ai-plugin.json"
 OPENAPI_PATH = "/openapi.json"
 LOGO_PATH = "/logo.png"
 MCP_PATH = "/mcp"
+# Domain verification for the app directories: the bare token, as text (openai_apps_challenge).
+CHALLENGE_PATH = "/.well-known/openai-apps-challenge"
 # OAuth (auth = "oauth"): the discovery documents and the facade's endpoints, all public.
 OAUTH_ROUTES = (
     ("GET", "/.well-known/oauth-protected-resource", "resource"),

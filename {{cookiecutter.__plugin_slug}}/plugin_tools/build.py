@@ -22,9 +22,11 @@ import zipfile
 from pathlib import Path
 
 from plugin_runtime import model_auth
+from plugin_runtime.model_resource import widget_origins
 
 from .check import ERROR, check_built, check_manifest_file, check_widget_files, gate
 from .project import PROJECT, BuildError, auth_environment, load_plugin, read_tfvars
+from .registry import server_json
 
 LOCAL_ORIGIN = "http://localhost:8080"
 # What goes into the zip besides installed requirements. main.tf hashes the same files
@@ -67,6 +69,26 @@ def render_openapi(plugin, origin: str, project: Path = PROJECT) -> str:
     derived, two-space indent, newline."""
     doc = plugin.openapi_for(origin, tfvars_auth(project))
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_server_json(plugin, origin: str, project: Path = PROJECT) -> Path:
+    """server.json for the MCP Registry, its remote on ``origin`` (written only when it changes)."""
+    slug = read_tfvars(project).get("name", project.name)
+    doc = server_json(plugin.manifest, plugin.version, origin, tfvars_auth(project), slug)
+    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    path = project / "server.json"
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def origin_lines(plugin, origin: str) -> list[str]:
+    """What origin each host gives the widgets (the origin CORS and embedded pages must allow)."""
+    if not any(plugin.widget_for(op) for op in plugin.operations.values()):
+        return []
+    origins = widget_origins(origin.rstrip("/") + "/mcp")
+    return [f"widget origin in ChatGPT: {origins['chatgpt']} (before 2026-12-15: {origins['chatgpt_legacy']}); "
+            "Claude and other MCP Apps hosts choose their own sandbox origin"]
 
 
 def current_origin(path: Path) -> str:
@@ -208,6 +230,7 @@ def build(project: Path = PROJECT, origin: str | None = None, quiet: bool = Fals
         openapi_path.write_text(text, encoding="utf-8")
     shipped = {p.relative_to(project).as_posix() for p in source_files(project)}
     _stop_on(check_built(plugin, json.loads(text), origin, shipped))
+    write_server_json(plugin, origin, project)
     runtime = tfvars.get("lambda_runtime", "python3.13")
     deps = install_requirements(project, runtime, tfvars.get("lambda_architecture", "arm64"))
     zip_path = project / tfvars.get("path_to_lambda", "lambda.zip")
@@ -217,6 +240,8 @@ def build(project: Path = PROJECT, origin: str | None = None, quiet: bool = Fals
         ops = ", ".join(plugin.operations) or "none"
         print(f"built {zip_path.name} ({size:,} bytes, sha256 {digest[:12]}) and "
               f"{openapi_path.name} (operations: {ops})")
+        for line in origin_lines(plugin, origin):
+            print(line)
     return {"zip": zip_path, "size": size, "sha256": digest, "openapi": openapi_path}
 
 

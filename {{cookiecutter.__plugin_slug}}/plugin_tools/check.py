@@ -24,14 +24,15 @@ from urllib.parse import urlsplit
 
 from .lint_apps import check_apps, check_tool_meta, check_widget_files
 from .lint_common import ERROR, WARNING, Finding, gate, is_local, report
+from .lint_directory import check_directory, check_directory_tools
 from .lint_manifest import check_manifest
 from .lint_mcp import check_tools, tools_of
 from .lint_openapi import check_openapi
 from .project import BuildError, load_plugin, read_tfvars
 
-__all__ = ["ERROR", "WARNING", "Finding", "check_apps", "check_built", "check_manifest", "check_manifest_file",
-           "check_openapi", "check_origin", "check_project", "check_tools", "check_widget_files", "gate", "main",
-           "report"]
+__all__ = ["ERROR", "WARNING", "Finding", "check_apps", "check_built", "check_directory", "check_manifest",
+           "check_manifest_file", "check_openapi", "check_origin", "check_project", "check_tools", "check_widget_files",
+           "gate", "main", "report"]
 FETCH_TIMEOUT = 15  # seconds: what ChatGPT allowed for fetching the manifest
 
 
@@ -77,6 +78,7 @@ def check_project(project: Path) -> list[Finding]:
     else:
         findings += check_tools(tools_of(plugin), file="handler.py (MCP tools)")
         findings += check_widget_files(plugin, project) + check_apps(plugin)
+        findings += check_directory(plugin)
     return findings
 
 
@@ -176,6 +178,7 @@ def check_origin(origin: str, committed_openapi: object = None) -> list[Finding]
     else:
         findings += check_tools(tools, file=origin + "/mcp tools/list")
         findings += check_tool_meta(tools, file=origin + "/mcp tools/list")
+        findings += check_directory_tools(tools, file=origin + "/mcp tools/list (directory scan)")
     return findings
 
 

@@ -13,6 +13,9 @@ AUTH_KINDS = ("bearer", "basic")
 OAUTH_FIELDS = ("client_url", "scope", "authorization_url", "authorization_content_type", "verification_tokens")
 MANIFEST_FIELDS = ("schema_version", "name_for_human", "name_for_model", "description_for_human",
                    "description_for_model", "auth", "api", "logo_url", "contact_email", "legal_info_url")
+# Not read by legacy plugin consumers, but the app directories and public GPTs ask for both: the
+# manifest is where the project keeps them (OpenAPI info, the submission pack).
+LISTING_URLS = {"privacy_policy_url": "the privacy policy", "terms_url": "the terms of service"}
 _NAME_FOR_MODEL = re.compile(r"[A-Za-z0-9]+")
 _EMAIL = re.compile(r"[^@\s]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 
@@ -67,6 +70,11 @@ def check_manifest(doc: object, origin: str | None = None, file: str = "manifest
         report.error(("legal_info_url",), "is missing")
     else:
         check_url(report, ("legal_info_url",), doc["legal_info_url"], "the legal information page")
+    for field, what in LISTING_URLS.items():
+        if field not in doc:
+            report.warn((field,), f"is missing: the app directories ask for {what}'s URL")
+        else:
+            check_url(report, (field,), doc[field], what)
     if len(set(hosts.values())) > 1:
         (api_host, logo_host) = hosts.get(("api", "url")), hosts.get(("logo_url",))
         if api_host and logo_host and not same_site(api_host, logo_host):
@@ -78,7 +86,7 @@ def check_manifest(doc: object, origin: str | None = None, file: str = "manifest
             if not same_site(host, origin_host):
                 report.error(path, f"is on {host}, not on {origin_host} where the manifest is served")
     for key in doc:
-        if key not in MANIFEST_FIELDS:
+        if key not in MANIFEST_FIELDS and key not in LISTING_URLS:
             report.warn((key,), "is not a manifest field; consumers ignore it")
     return report.findings
 

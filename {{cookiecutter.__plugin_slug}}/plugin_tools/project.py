@@ -121,6 +121,8 @@ def auth_environment(project: Path = PROJECT) -> dict[str, str]:
            "PLUGIN_OPENAI_VERIFICATION_TOKEN": tfvars.get("openai_verification_token", "")}
     if env["PLUGIN_AUTH"] == "oauth":
         env["PLUGIN_OAUTH_SCOPE_PREFIX"] = oauth_scope_prefix(tfvars)
+    if tfvars.get("openai_apps_challenge"):  # main.tf sets it only when given, like this
+        env["PLUGIN_APPS_CHALLENGE"] = tfvars["openai_apps_challenge"]
     return env
 
 

@@ -177,10 +177,12 @@ def test_the_widget_is_read_as_an_mcp_app(call, version):
     (content,) = result["contents"]
     assert content["uri"] == uri and content["mimeType"] == WIDGET_MIME
     assert content["text"].startswith("<!doctype html>") and 'id="resultado"' in content["text"]
+    origin = "https://abc123defg.execute-api.us-east-1.amazonaws.com"  # the events' host: ChatGPT's widgetDomain
     assert content["_meta"] == {
-        "ui": {"csp": {"connectDomains": [], "resourceDomains": []}, "prefersBorder": True},
+        "ui": {"csp": {"connectDomains": [], "resourceDomains": []}, "prefersBorder": True, "domain": origin},
         "openai/widgetCSP": {"connect_domains": [], "resource_domains": []},
-        "openai/widgetPrefersBorder": True, "openai/widgetDescription": "Suma dos números y devuelve el resultado."}
+        "openai/widgetPrefersBorder": True, "openai/widgetDescription": "Suma dos números y devuelve el resultado.",
+        "openai/widgetDomain": origin}
     if version == MODERN:
         assert result["resultType"] == "complete" and result["ttlMs"] > 0 and result["cacheScope"] == "public"
 

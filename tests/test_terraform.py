@@ -859,6 +859,38 @@ def _run_deployed(task: Path, environment: dict, events: list[dict], work: Path)
     return json.loads(run.stdout), lines
 
 
+# Serves the deployed zip over HTTP: its folder first on sys.path, as Lambda puts it; the project's
+# plugin_tools.serve only translates each HTTP request into an API Gateway event and back.
+ZIP_SERVER = '''
+import sys
+sys.path.insert(0, sys.argv[1])
+sys.path.append(sys.argv[2])
+import handler
+from plugin_tools.serve import Handler, LocalServer
+
+server = LocalServer(("127.0.0.1", 0), Handler)
+server.lambda_handler = handler.lambda_handler
+print(server.server_address[1], flush=True)
+server.serve_forever(poll_interval=0.2)
+'''
+
+
+def _doctor_on_deployed(project: Path, task: Path, environment: dict, work: Path) -> dict:
+    """``plugin_tools.doctor --json`` against the deployed zip, served locally with ``environment``."""
+    (work / "zip_server.py").write_text(ZIP_SERVER, encoding="utf-8")
+    server = subprocess.Popen([sys.executable, "-I", str(work / "zip_server.py"), str(task), str(project)],
+                              cwd=task, env=environment, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        port = int(server.stdout.readline())
+        run = subprocess.run([sys.executable, "-m", "plugin_tools.doctor", f"http://127.0.0.1:{port}", "--json",
+                              "--calls", "3"], cwd=project, capture_output=True, text=True, timeout=120, check=False)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert run.stdout.strip(), run.stderr[-3000:]
+    return json.loads(run.stdout)
+
+
 def _assert_one_line_and_one_record_each(lines: list[dict], count: int, namespace: str) -> None:
     for i in range(count):
         mine = [line for line in lines if line.get("requestId") == f"e2e-{i}"]
@@ -999,6 +1031,16 @@ def test_logs_metrics_settings_secrets_and_custom_domain_on_moto(tmp_path, tf_ca
         failure = next(line for line in lines if line.get("errorType") == "SettingError")
         assert failure["requestId"] == "e2e-2" and "setting NOT_CONFIGURED is not set" in failure["message"]
         assert [line["level"] for line in lines if line.get("message") == "greeting"] == ["INFO", "INFO"]
+
+        # The doctor, from outside, against the deployed zip served over HTTP with the deployed configuration.
+        report = _doctor_on_deployed(project, task, lambda_env, tmp_path)
+        statuses = {c["name"]: c["status"] for c in report["checks"]}
+        failed = [c for c in report["checks"] if c["status"] == "FAIL"]
+        # The one thing wrong with this deployment on purpose: sin_ajuste reads a setting never set.
+        assert [(c["name"], c["detail"].split()[0]) for c in failed] == [("tools_call", "sin_ajuste")], failed
+        assert not report["ok"] and failed[0]["fix"]
+        assert {"mcp_challenge", "server_discover", "tools_list", "openapi", "manifest"} <= set(statuses)
+        assert statuses["server_discover"] == statuses["tools_list"] == "PASS", statuses
         run_seconds = time.perf_counter() - started - apply_seconds
 
         if FULL_E2E:  # each Route 53 change costs a 10-30 s wait in the provider: two more on destroy

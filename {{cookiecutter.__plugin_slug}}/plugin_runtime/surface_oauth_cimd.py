@@ -125,6 +125,17 @@ def document_url_problem(url: object) -> str | None:
     return None
 
 
+def _spend_budget(now: float) -> bool:
+    """Whether one more uncached fetch fits this minute's budget (counting it if so): failing
+    client ids cannot make an instance fetch without bound."""
+    _budget[:] = [t for t in _budget if now - t < 60]
+    if len(_budget) >= FETCHES_PER_MINUTE:
+        log.warning("oauth: client metadata fetch budget spent for this minute")
+        return False
+    _budget.append(now)
+    return True
+
+
 def document(url: str) -> dict | None:
     """The metadata document of a CIMD client id (cached), or None: not an https URL on a public
     address, unreachable, not a JSON object naming this URL as its client_id, or over budget."""
@@ -136,11 +147,8 @@ def document(url: str) -> dict | None:
         return None
     if document_url_problem(url):
         return None
-    _budget[:] = [t for t in _budget if now - t < 60]
-    if len(_budget) >= FETCHES_PER_MINUTE:
-        log.warning("oauth: client metadata fetch budget spent for this minute")
+    if not _spend_budget(now):
         return None
-    _budget.append(now)
     body = fetch(url)
     try:
         doc = json.loads(body) if body is not None else None
@@ -163,11 +171,8 @@ def key_set(url: str) -> bytes | None:
         return found[1]
     if document_url_problem(url) or now - _refused.get(url, -3600.0) < 60:
         return None
-    _budget[:] = [t for t in _budget if now - t < 60]
-    if len(_budget) >= FETCHES_PER_MINUTE:
-        log.warning("oauth: client metadata fetch budget spent for this minute")
+    if not _spend_budget(now):
         return None
-    _budget.append(now)
     body = fetch(url)
     if body is None:
         refuse(url)

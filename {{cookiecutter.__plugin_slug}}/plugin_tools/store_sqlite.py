@@ -55,10 +55,7 @@ class SqliteBackend:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 row = self._row(partition, key)
-                alive = row is not None and (row[2] is None or row[2] >= now)
-                if if_version is not None and (row[1] if alive else 0) != if_version:
-                    raise ConflictError(f"{key!r} has changed (version {row[1] if alive else 0}, "
-                                        f"not {if_version}): read it again")
+                alive = _check_version(row, key, if_version, now)
                 version = (row[1] if row is not None else base) + 1
                 self._db.execute("INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?, ?)",
                                  (partition, key, value, version, expires_at))
@@ -73,10 +70,7 @@ class SqliteBackend:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 row = self._row(partition, key)
-                alive = row is not None and (row[2] is None or row[2] >= now)
-                if if_version is not None and (row[1] if alive else 0) != if_version:
-                    raise ConflictError(f"{key!r} has changed (version {row[1] if alive else 0}, "
-                                        f"not {if_version}): read it again")
+                alive = _check_version(row, key, if_version, now)
                 self._db.execute("DELETE FROM items WHERE partition = ? AND key = ?", (partition, key))
                 self._db.execute("COMMIT")
             except BaseException:
@@ -122,3 +116,13 @@ def install(path: str | Path = DEFAULT_PATH) -> SqliteBackend:
     backend = SqliteBackend(path)
     use_backend(backend)
     return backend
+
+
+def _check_version(row: tuple | None, key: str, if_version: int | None, now: int) -> bool:
+    """Whether the row is alive (not past its TTL); a conflict when ``if_version`` is not its
+    version (0 for an item that does not exist or has expired)."""
+    alive = row is not None and (row[2] is None or row[2] >= now)
+    if if_version is not None and (row[1] if alive else 0) != if_version:  # type: ignore[index]
+        raise ConflictError(f"{key!r} has changed (version {row[1] if alive else 0}, "  # type: ignore[index]
+                            f"not {if_version}): read it again")
+    return alive

@@ -55,7 +55,7 @@ class SqliteBackend:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 row = self._row(partition, key)
-                alive = _check_version(row, key, if_version, now)
+                _check_version(row, key, if_version, now)
                 version = (row[1] if row is not None else base) + 1
                 self._db.execute("INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?, ?)",
                                  (partition, key, value, version, expires_at))

@@ -820,6 +820,29 @@ def test_a_client_assertion_is_single_use_and_required(plugin, docs, client_key,
     refused(*call(plugin, "POST", "/oauth/token", headers=FORM, body=urlencode(again))[::2], "invalid_client")
 
 
+def test_one_client_filling_the_replay_store_never_locks_out_another(plugin, docs, client_key, provider):
+    """A client that spends thousands of valid assertions (its own CIMD document and keys) fills
+    only its own share of the replay store: ChatGPT's client still signs in, and the flooding
+    client is the one refused."""
+    import importlib
+    import time
+
+    module = importlib.import_module("plugin_runtime.surface_oauth_assertion")
+    seen = module._seen
+    attacker = "https://evil.example/client.json"
+    until = float(time.time() + 300)
+    seen.update({(attacker, f"jti-{i}"): until for i in range(10_001)})  # what 10,001 accepted assertions leave
+    try:
+        client, form = jwt_client_code(plugin, docs, client_key, provider)
+        form["client_assertion"] = assertion(client_key, client)
+        status, _, body = call(plugin, "POST", "/oauth/token", headers=FORM, body=urlencode(form))
+        assert status == 200 and body["access_token"], body
+        with pytest.raises(module.AssertionError_, match="too many"):
+            module.remember(attacker, "one-more", until, time.time())
+    finally:
+        seen.clear()
+
+
 def test_the_metadata_announces_private_key_jwt(plugin):
     _, _, doc = call(plugin, "GET", "/.well-known/oauth-authorization-server")
     assert "private_key_jwt" in doc["token_endpoint_auth_methods_supported"]

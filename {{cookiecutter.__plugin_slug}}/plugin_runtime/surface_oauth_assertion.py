@@ -23,6 +23,10 @@ MAX_LIFETIME = 300  # seconds an assertion may live
 LEEWAY = 30
 MAX_ASSERTION = 8192
 _seen: dict[tuple[str, str], float] = {}  # (client id, jti) -> when that assertion expires
+# Assertions one client may have alive at once in a container. Per client, so that a client flooding
+# the store (its own CIMD document and keys) is refused alone; new clients cost a budgeted fetch,
+# which bounds the store as a whole.
+PER_CLIENT_IN_FLIGHT = 200
 
 
 class AssertionError_(ValueError):
@@ -98,11 +102,20 @@ def verify_assertion(assertion: object, client_id: str, jwks: object, audiences:
     jti = claims.get("jti")
     if not isinstance(jti, str) or not 0 < len(jti) <= 256:
         raise AssertionError_("jti is required")
-    for seen, until in list(_seen.items()):
-        if until < now - LEEWAY:
+    remember(client_id, jti, float(exp), now)
+
+
+def remember(client_id: str, jti: str, until: float, now: float) -> None:
+    """Record an assertion as used until it expires; a replay, or a client over its own share of
+    the store, is refused (never another client: one client cannot lock out the rest)."""
+    mine = 0
+    for seen, expires in list(_seen.items()):
+        if expires < now - LEEWAY:
             del _seen[seen]
+        elif seen[0] == client_id:
+            mine += 1
     if (client_id, jti) in _seen:
         raise AssertionError_("this assertion was used already")
-    if len(_seen) > 10_000:
-        raise AssertionError_("too many assertions in flight")
-    _seen[(client_id, jti)] = float(exp)
+    if mine >= PER_CLIENT_IN_FLIGHT:
+        raise AssertionError_("too many assertions in flight for this client")
+    _seen[(client_id, jti)] = until

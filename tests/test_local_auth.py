@@ -46,7 +46,7 @@ def api_key_project(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def oauth_server(oauth_project):
-    with LocalServer(oauth_project, "--allow-host", "tunnel.example") as server:
+    with LocalServer(oauth_project) as server:
         yield server
 
 
@@ -166,11 +166,46 @@ def test_the_sign_in_form_names_the_user_and_refuses_an_empty_name(oauth_server)
     assert token.status_code == 401  # only the facade, with its secret, redeems codes
 
 
-def test_the_dev_provider_answers_local_hosts_only(oauth_server):
-    status, _, body = oauth_server.request("GET", "/_oidc/jwks.json", headers={"host": "tunnel.example"})
-    assert status == 403 and json.loads(body)["error"] == "local_only"
+def test_the_dev_provider_answers_local_hosts_only(oauth_server, oauth_project):
+    status, _, _ = oauth_server.request("GET", "/_oidc/jwks.json", headers={"host": "tunnel.example"})
+    assert status == 421  # serve names no other host while it runs the development sign-in
     status, _, body = oauth_server.request("GET", "/_oidc/jwks.json")
     assert status == 200 and json.loads(body)["keys"][0]["alg"] == "RS256"
+    sys.path.insert(0, str(oauth_project))  # and the provider itself refuses another Host (defence in depth)
+    try:
+        from plugin_tools import dev_oidc
+    finally:
+        sys.path.remove(str(oauth_project))
+    provider = dev_oidc.DevProvider.from_environment(dev_oidc.environment("http://127.0.0.1:1"))
+    status, _, body = provider.handle("GET", "/_oidc/jwks.json", {"host": "tunnel.example"}, b"")
+    assert status == 403 and json.loads(body)["error"] == "local_only"
+
+
+def test_serve_refuses_the_dev_provider_behind_another_host_name(oauth_project):
+    """It signs anyone in as anyone: never for a tunnel's name. A real provider works there."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLUGIN_")}
+    done = subprocess.run([sys.executable, "-m", "plugin_tools.serve", "--port", "0", "--allow-host",
+                           "tunnel.example"], cwd=oauth_project, capture_output=True, text=True, timeout=30, env=env)
+    assert done.returncode == 1 and "--allow-host" in done.stderr and "PLUGIN_OAUTH_ISSUER" in done.stderr
+    assert "Serving" not in done.stdout
+
+
+def raw_status(server, request: bytes) -> int:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", int(server.base.rsplit(":", 1)[1])), timeout=10) as sock:
+        sock.sendall(request)
+        return int(sock.recv(4096).split(b" ", 2)[1])
+
+
+@pytest.mark.parametrize("hosts", [("tunnel.example", "localhost"), ("localhost", "tunnel.example"),
+                                   ("localhost", "127.0.0.1")])
+@pytest.mark.parametrize("path", ["/_oidc/jwks.json", "/_oidc/authorize?client_id=x", "/openapi.json"])
+def test_a_request_with_two_host_headers_is_refused(oauth_server, hosts, path):
+    """Every check must read the one Host there is: two (the first local, the last not, or the
+    reverse) would let a request pass one check while another reads the other."""
+    request = f"GET {path} HTTP/1.1\r\nHost: {hosts[0]}\r\nHost: {hosts[1]}\r\nConnection: close\r\n\r\n"
+    assert raw_status(oauth_server, request.encode()) == 400
 
 
 def test_serve_refuses_the_dev_provider_on_a_non_loopback_address(oauth_project):

@@ -235,6 +235,9 @@ class Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_TRACE = do_QUERY = do_GET
 
     def _allowed(self) -> bool:
+        if len(self.headers.get_all("host") or ()) > 1:  # every check below must read the one Host there is
+            self._reply_error(400, "bad_request", "a request carries exactly one Host header")
+            return False
         host = self.headers.get("host")
         if not host_allowed(host, self.server.allowed_hosts):
             self._reply_error(421, "misdirected_request",
@@ -469,7 +472,7 @@ def auth_mode() -> str:
         return "none"  # the child reports the malformed terraform.tfvars
 
 
-def sign_in_line(mode: str, base: str, host: str) -> tuple[str | None, bool]:
+def sign_in_line(mode: str, base: str, host: str, allowed: frozenset[str] = frozenset()) -> tuple[str | None, bool]:
     """(the line saying how to sign in, whether serving may go on), after starting the development
     provider when auth = oauth has no provider of its own configured."""
     if mode == "api_key":
@@ -485,6 +488,10 @@ def sign_in_line(mode: str, base: str, host: str) -> tuple[str | None, bool]:
         return (f"serve: auth = oauth signs in locally with a development provider that serves this machine only; "
                 f"serve on 127.0.0.1 (not --host {host}), or set PLUGIN_OAUTH_ISSUER and the other PLUGIN_OAUTH_* "
                 "settings to use a real provider"), False
+    if allowed:  # it signs anyone in as anyone: never for a tunnel's name
+        return (f"serve: the development sign-in accepts any user name, so it is not served to --allow-host "
+                f"{', '.join(sorted(allowed))}; through a tunnel, set PLUGIN_OAUTH_ISSUER and the other "
+                "PLUGIN_OAUTH_* settings to sign in with a real provider (or deploy)"), False
     # The issuer's host must be one the runtime accepts over http (127.0.0.1 or localhost, not [::1]).
     issuer_origin = base.replace(f"[{host}]", "localhost") if ":" in host else base
     os.environ.update(dev_oidc.environment(issuer_origin))  # inherited by every server process: one key, one secret
@@ -531,7 +538,7 @@ def main(argv: list[str] | None = None) -> int:
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else ("127.0.0.1" if host in ("0.0.0.0", "") else host)  # noqa: S104
     base = f"http://{shown}:{port}"
-    line, ok = sign_in_line(auth_mode(), base, host)
+    line, ok = sign_in_line(auth_mode(), base, host, allowed)
     if not ok:
         print(line, file=sys.stderr, flush=True)
         sock.close()

@@ -313,3 +313,48 @@ def test_the_doctor_stays_out_of_the_zip(open_project):
     with zipfile.ZipFile(open_project / "lambda.zip") as zf:
         assert not [n for n in zf.namelist() if "doctor" in n]
     time.sleep(0)
+
+
+def test_a_redirect_never_carries_the_credential_elsewhere(open_project):
+    """A mistyped URL, an open redirect or a proxy that answers 302/307 to another origin gets the
+    owner's key from no request: the doctor follows no redirect and reports it."""
+    seen: list[str | None] = []
+
+    class Elsewhere(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            seen.append(self.headers.get("authorization"))
+            self.send_response(200)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        do_POST = do_OPTIONS = do_GET
+
+        def log_message(self, *args):
+            pass
+
+    other = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Elsewhere)
+    target = f"http://127.0.0.1:{other.server_address[1]}"
+
+    class Redirecting(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(302)
+            self.send_header("location", target + self.path)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        do_POST = do_OPTIONS = do_GET
+
+        def log_message(self, *args):
+            pass
+
+    first = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
+    for server in (other, first):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        code, checks = doctor(open_project, f"http://127.0.0.1:{first.server_address[1]}", "--key", "SECRET-KEY")
+    finally:
+        for server in (other, first):
+            server.shutdown()
+            server.server_close()
+    assert seen == [], seen  # nothing reached the other origin, with or without the key
+    assert code == 1 and any(c["status"] == "FAIL" for c in checks.values())

@@ -55,6 +55,17 @@ class Check:
     fix: str = ""
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow no redirect: urllib would resend the Authorization header to wherever a 30x points
+    (another host, or plain http). A redirect comes back as its own answer, which fails its check."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 @dataclass
 class Answer:
     status: int
@@ -102,7 +113,7 @@ class Doctor:
         request = urllib.request.Request(url, data=data, headers=head, method=method)  # noqa: S310 (http(s) only)
         started = time.perf_counter()
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+            with _OPENER.open(request, timeout=self.timeout) as response:
                 raw = response.read()
                 status, found = response.status, response.headers
         except urllib.error.HTTPError as exc:

@@ -321,7 +321,7 @@ def test_a_redirect_never_carries_the_credential_elsewhere(open_project):
     seen: list[str | None] = []
 
     class Elsewhere(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             seen.append(self.headers.get("authorization"))
             self.send_response(200)
             self.send_header("content-length", "0")
@@ -336,7 +336,7 @@ def test_a_redirect_never_carries_the_credential_elsewhere(open_project):
     target = f"http://127.0.0.1:{other.server_address[1]}"
 
     class Redirecting(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             self.send_response(302)
             self.send_header("location", target + self.path)
             self.send_header("content-length", "0")

@@ -248,6 +248,14 @@ def test_kinds_and_issuers_are_separate_partitions(store_env):
     assert (key_ana.get("x").value, oauth_ana.get("x").value, other_issuer.get("x").value) == ("key", "a", "b")
 
 
+@pytest.mark.parametrize("odd", [123, 12.0, True, ["ana"], {"u": 1}, None, ""])
+def test_an_oauth_subject_that_is_not_a_string_has_no_partition(store_env, odd):
+    """RFC 7519's sub is a string: a number would share the partition of its text ("123")."""
+    ms, _, store_of = store_env
+    with pytest.raises(ms.StoreError):
+        store_of("x", "oauth", iss="https://a.example", sub=odd).put("k", "v")
+
+
 @pytest.mark.parametrize("key", ["../bob/x", "a/../../b", "c#0000/x", "app", "x\\y", "%00", "ñ", " ", "a" * 512])
 def test_hostile_keys_stay_in_the_callers_partition(store_env, key):
     _, _, store_of = store_env

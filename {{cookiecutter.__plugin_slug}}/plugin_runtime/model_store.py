@@ -120,9 +120,10 @@ def caller_partition(caller: Caller | None) -> str:
         raise StoreError("ctx.store needs a verified caller, and auth = \"none\" has none: use ctx.app_store for "
                          "plugin-wide data, or set auth to api_key or oauth")
     if caller.kind == "oauth":
-        issuer = str(caller.claims.get("iss") or "")
-        subject = str(caller.claims.get("sub") or "")
-        return partition_of("oauth", issuer, subject)
+        issuer, subject = caller.claims.get("iss"), caller.claims.get("sub")
+        # RFC 7519: both are strings. A number would share the partition of its text ("123").
+        return partition_of("oauth", issuer if isinstance(issuer, str) else "",
+                            subject if isinstance(subject, str) else "")
     return partition_of(caller.kind, "", caller.name)
 
 

@@ -69,6 +69,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_for_moto(endpoint: str) -> None:
+    """Until moto_server answers (at most about 10 s); store_cold_start.py uses it too."""
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=15, help="cold starts per scenario (default 15)")
@@ -88,12 +98,7 @@ def main() -> int:
         handler.write_text(handler.read_text(encoding="utf-8").replace(
             "\n\nlambda_handler = plugin.lambda_handler", OPERATION + "\n\nlambda_handler = plugin.lambda_handler"),
             encoding="utf-8")
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_for_moto(endpoint)
         import boto3
 
         ssm = boto3.client("ssm", endpoint_url=endpoint, aws_access_key_id="testing",

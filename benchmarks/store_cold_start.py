@@ -21,14 +21,13 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
+
+from secret_cold_start import free_port, wait_for_moto  # this folder's: the same moto_server plumbing
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 KEY = "pk_bench_" + "k" * 40
@@ -110,12 +109,6 @@ def event(path: str) -> dict:
             "body": json.dumps({"numero1": 2, "numero2": 3}) if path == "/sumar" else "{}", "isBase64Encoded": False}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=15, help="cold starts per scenario (default 15)")
@@ -136,12 +129,7 @@ def main() -> int:
         handler.write_text(handler.read_text(encoding="utf-8").replace(
             "\n\nlambda_handler = plugin.lambda_handler", OPERATIONS + "\n\nlambda_handler = plugin.lambda_handler"),
             encoding="utf-8")
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_for_moto(endpoint)
         import boto3
 
         kw = {"endpoint_url": endpoint, "aws_access_key_id": "testing", "aws_secret_access_key": "testing",

@@ -24,6 +24,7 @@ if typing.TYPE_CHECKING:
     from collections.abc import Callable
 
 SURFACES = ("rest", "mcp")
+TASK_EVENT = "plugin_task"  # the key of a task worker's event (model_task), which is no HTTP request
 
 
 class Caller:
@@ -75,12 +76,15 @@ class Context:
       (``model_store``; ``storage = "dynamodb"`` when deployed, a SQLite file locally);
     - ``error``: ``"client"`` or ``"server"`` when a surface answered a failure its HTTP status
       does not show (an MCP tool error is a 200), for the request's log line and metrics;
-    - ``throttled``: True when the operation's quota refused the call (model_quota).
+    - ``throttled``: True when the operation's quota refused the call (model_quota);
+    - ``cancelled()`` and ``progress(message)``: for an operation running as an MCP task
+      (``task=``), whether the client cancelled it, and the status message tasks/get shows;
+      outside a task, False and nothing.
     """
 
     __slots__ = ("_app_store", "_log", "_origin", "_request", "_store", "api_request_id", "caller", "error",
-                 "lambda_context", "mcp_method", "method", "operation", "path", "request_id", "surface", "throttled",
-                 "trace_id")
+                 "lambda_context", "mcp_method", "method", "operation", "path", "request_id", "surface", "task",
+                 "throttled", "trace_id")
 
     def __init__(self, *, request: object = None, lambda_context: object = None, surface: str = "rest",
                  caller: Caller | None = None, method: str = "", path: str = "", api_request_id: str = "") -> None:
@@ -98,6 +102,7 @@ class Context:
         self.mcp_method: str | None = None
         self.error: str | None = None
         self.throttled = False  # a quota refused the call (the Throttled metric)
+        self.task: typing.Any = None  # model_task.Running, when a task's worker runs the operation
         self._log: Log | None = None
         self._store: object = None
         self._app_store: object = None
@@ -132,6 +137,18 @@ class Context:
         from .model_secrets import secret  # first secret read only: no cost for plugins without secrets
 
         return secret(name, self.remaining_ms)
+
+    def cancelled(self) -> bool:
+        """True once the client cancelled the task this operation runs as: stop at the next step
+        (the task stays ``cancelled`` whatever the operation returns). Reads the task at most once a
+        second; always False outside a task."""
+        return self.task is not None and self.task.cancelled()
+
+    def progress(self, message: str) -> None:
+        """Tell the client how far the task has come (its status message in tasks/get); does
+        nothing outside a task."""
+        if self.task is not None:
+            self.task.progress(message)
 
     @property
     def store(self) -> typing.Any:

@@ -63,6 +63,10 @@ WINDOWS = {"minute": 60, "hour": 3600, "day": 86400}
 MAX_LIMIT = 10**9
 
 
+# task= of @plugin.operation, and the MCP execution.taskSupport it becomes (model_task runs them).
+TASK_SUPPORT = {None: "forbidden", "optional": "optional", "required": "required"}
+
+
 class Quota(typing.NamedTuple):
     limit: int
     window: str
@@ -162,7 +166,7 @@ class Operation:
                  destructive: bool | None, idempotent: bool | None, open_world: bool,
                  scopes: tuple[str, ...] = (), widget: object = None, invoking: str | None = None,
                  invoked: str | None = None, errors: tuple[int, ...] = (),
-                 quota: str | None = None) -> None:
+                 quota: str | None = None, task: str | None = None) -> None:
         code = func.__code__
         if code.co_flags & 0x0C:
             raise SchemaError(f"{func.__name__}: *args and **kwargs cannot be described; name every parameter")
@@ -181,6 +185,10 @@ class Operation:
         if isinstance(errors, (int, str)) or not all(check_status(e, f"{func.__name__}: errors=") for e in errors):
             raise SchemaError(f"{func.__name__}: errors= takes a list of statuses, e.g. errors=[404, 409]")
         self.quota = parse_quota(quota, f"{func.__name__}: quota=")  # None: default_quota, if any
+        if task is not None and task not in ("optional", "required"):
+            raise SchemaError(f"{func.__name__}: task= is \"optional\" (an MCP client may run it as a task) or "
+                              f"\"required\" (only as a task), not {task!r}")
+        self.task = TASK_SUPPORT[task]  # MCP execution.taskSupport: "forbidden", "optional" or "required"
         self.errors = tuple(sorted(set(errors)))  # the OperationError statuses it documents (400 always)
         self.scopes = tuple(scopes)  # OAuth scopes a caller needs beyond the base one (auth = oauth)
         # MCP Apps: the widget (None: widgets/<name>.html if it exists, False: none) and the
@@ -239,12 +247,18 @@ class Operation:
             {"type": "object", "properties": {"result": out}, "required": ["result"]} if self.wraps_result else out
         )
 
-    def call(self, arguments: dict, context: Context | None = None) -> dict:
-        """Run the function with validated arguments (and the Context, when it asks for one);
-        the answer is always a JSON object."""
+    def charge(self, context: Context | None) -> None:
+        """Count this call against the operation's quota (OperationError 429 over it)."""
         quota = self.quota or default_quota()
         if quota is not None and context is not None:
             _charger[0](self.name, quota, context)
+
+    def call(self, arguments: dict, context: Context | None = None, charge: bool = True) -> dict:
+        """Run the function with validated arguments (and the Context, when it asks for one);
+        the answer is always a JSON object. ``charge=False``: the quota was counted already (a
+        task's worker runs a call its request counted)."""
+        if charge:
+            self.charge(context)
         if self._converted:
             arguments = dict(arguments)
             for p in self._converted:

@@ -14,7 +14,7 @@ from time import perf_counter
 
 from .model_auth import AuthConfig
 from .model_auth import current as auth_config
-from .model_context import Context, use_store_opener
+from .model_context import TASK_EVENT, Context, use_store_opener
 from .model_log import bind, log
 from .model_operation import Operation, use_quota_charger
 from .model_registry import ROOT, Registry
@@ -92,7 +92,7 @@ class Plugin(Registry):
                   open_world: bool = False, scopes: list[str] | tuple[str, ...] = (),
                   widget: str | Widget | bool | None = None, invoking: str | None = None,
                   invoked: str | None = None, errors: list[int] | tuple[int, ...] = (),
-                  quota: str | None = None) -> Callable:
+                  quota: str | None = None, task: str | None = None) -> Callable:
         """Register a typed function as an operation: an HTTP route, an OpenAPI operation and an
         MCP tool. ``read_only=True`` marks a pure function (safe to run without asking);
         ``scopes`` are OAuth scopes a signed-in caller needs for it (``auth = "oauth"``).
@@ -104,13 +104,17 @@ class Plugin(Registry):
         ``errors``: the ``OperationError`` statuses it may answer besides 400, e.g. ``[404, 409]``,
         documented in openapi.json. ``quota``: calls per verified caller and window, e.g.
         ``"100/day"`` (minute, hour or day; needs storage = "dynamodb"): a call over it answers 429
-        with Retry-After; Terraform's ``default_quota`` applies to operations that name none."""
+        with Retry-After; Terraform's ``default_quota`` applies to operations that name none.
+        ``task``: ``"optional"`` lets an MCP client run it as a task (the call answers at once,
+        the work goes on in the background for up to the Lambda's timeout, the client polls);
+        ``"required"`` allows nothing else, so REST and GPT Actions do not offer it. Needs
+        storage = "dynamodb"; inside, ``ctx.progress(...)`` and ``ctx.cancelled()``."""
 
         def register(fn: Callable) -> Callable:
             op = Operation(fn, method=method, path=path, read_only=read_only, destructive=destructive,
                            idempotent=idempotent, open_world=open_world, scopes=tuple(scopes),
                            widget=self._widget_spec(fn, widget), invoking=invoking, invoked=invoked,
-                           errors=errors, quota=quota)
+                           errors=errors, quota=quota, task=task)
             self.add(op)
             try:
                 self.router.add(op.method, op.path,
@@ -178,6 +182,10 @@ class Plugin(Registry):
     def lambda_handler(self, event: dict, context: object = None) -> dict:
         """AWS Lambda entry point for API Gateway HTTP API (payload 2.0) events: the answer, plus
         one JSON log line and one metrics record per request (transport_log)."""
+        if isinstance(event, dict) and TASK_EVENT in event and "requestContext" not in event:
+            from .surface_mcp_tasks import work  # an asynchronous invocation this function made: a task
+
+            return work(self, event, context)
         started = perf_counter()
         response, ctx = self._dispatch(event, context)
         if isinstance(response, dict):  # every answer, every route: browsers must not sniff a type

@@ -30,11 +30,8 @@ from __future__ import annotations
 
 import typing
 
-from .model_auth import current as auth_config
-from .model_auth import scope_challenge
-from .model_operation import ArgumentsError, OperationError
-from .model_schema import validate
 from .surface_mcp_catalog import APP_METHODS, _apps, _catalog
+from .surface_mcp_tools import arguments_of, check_scopes, run_tool
 from .surface_mcp_wire import (
     _HEAD,
     _JSON_HEADERS,
@@ -59,6 +56,7 @@ from .surface_mcp_wire import (
     PARSE_ERROR,
     PROTOCOL_VERSION_KEY,
     SUPPORTED_VERSIONS,
+    TASKS_VERSION,
     UNSUPPORTED_PROTOCOL_VERSION,
     _accepts_json,
     _carries_modern_envelope,
@@ -71,7 +69,6 @@ from .surface_mcp_wire import (
     _is_initialize,
     _named,
     _Open,
-    _tool_error,
     _unsupported_version,
     origin_allowed,
 )
@@ -79,7 +76,6 @@ from .transport import HTTPError, encode_json, parse_json
 
 if typing.TYPE_CHECKING:
     from .model_context import Context
-    from .model_operation import Operation
     from .model_registry import Registry
     from .transport import Request
 # -- the entry point ------------------------------------------------------------------------
@@ -150,7 +146,7 @@ def _handshake(plugin: Registry, msg: object, version: str, in_batch: bool,
         return 202, None
     try:
         if method == "tools/call":
-            result = _call_tool(plugin, params, version != "2025-03-26", ctx)
+            result = _call_tool(plugin, params, version, ctx)
         elif method == "tools/list":
             _check_cursor(params)
             result = {"tools": _catalog(plugin).tools(version)}
@@ -162,6 +158,8 @@ def _handshake(plugin: Registry, msg: object, version: str, in_batch: bool,
             result = {}
         elif method in APP_METHODS:
             result = _apps(plugin, method, params, version)
+        elif version == TASKS_VERSION and method.startswith("tasks/") and _catalog(plugin).has_tasks:
+            result = _tasks(plugin, method, params, version, ctx)
         else:
             raise _Fail(METHOD_NOT_FOUND, f"Method not found: {method[:100]}; this server offers tools "
                                           "(initialize, ping, tools/list, tools/call) and what initialize "
@@ -195,7 +193,7 @@ def _initialize(plugin: Registry, params: dict) -> dict:
     catalog = _catalog(plugin)
     result: dict = {
         "protocolVersion": proposed if proposed in HANDSHAKE_VERSIONS else LATEST_HANDSHAKE_VERSION,
-        "capabilities": catalog.capabilities(modern=False),
+        "capabilities": catalog.capabilities(proposed if proposed in HANDSHAKE_VERSIONS else LATEST_HANDSHAKE_VERSION),
         "serverInfo": catalog.server_info,
     }
     if catalog.instructions:
@@ -221,7 +219,7 @@ def _modern(plugin: Registry, req: Request, msg: object, header_version: str | N
     try:
         _check_envelope(req.headers, method, params, header_version)
         if method == "tools/call":
-            result = _call_tool(plugin, params, True, ctx)
+            result = _call_tool(plugin, params, MODERN_VERSIONS[-1], ctx)
         elif method == "tools/list":
             _check_cursor(params)
             result = {"tools": _catalog(plugin).tools(MODERN_VERSIONS[-1]),
@@ -230,6 +228,8 @@ def _modern(plugin: Registry, req: Request, msg: object, header_version: str | N
             result = _discover(plugin)
         elif method in APP_METHODS:
             result = _apps(plugin, method, params, MODERN_VERSIONS[-1])
+        elif method.startswith("tasks/") and _catalog(plugin).has_tasks:
+            result = _tasks(plugin, method, params, MODERN_VERSIONS[-1], ctx)
         else:
             raise _Fail(METHOD_NOT_FOUND, f"Method not found: {method[:100]}; at protocol 2026-07-28 this "
                                           "server offers server/discover, tools/list, tools/call and what "
@@ -237,7 +237,9 @@ def _modern(plugin: Registry, req: Request, msg: object, header_version: str | N
     except _Fail as fail:
         return _error_response(MODERN_STATUS.get(fail.code, 200), rid, fail.code, fail.message, fail.data)
     tail = _catalog(plugin).modern_tail  # resultType and the serverInfo stamp, encoded once
-    if isinstance(result, _Open):
+    if isinstance(result, dict) and result.get("resultType") == "task":  # a task's handle says so itself
+        body = _HEAD + encode_json(rid) + _RESULT + encode_json(result) + "}"
+    elif isinstance(result, _Open):
         body = _HEAD + encode_json(rid) + _RESULT + result + tail + "}}"
     else:
         encoded = encode_json(result)[:-1]
@@ -273,7 +275,7 @@ def _check_envelope(headers: dict, method: str, params: dict, header_version: st
 def _discover(plugin: Registry) -> dict:
     catalog = _catalog(plugin)
     result: dict = {"supportedVersions": list(SUPPORTED_VERSIONS),
-                    "capabilities": catalog.capabilities(modern=True),
+                    "capabilities": catalog.capabilities(MODERN_VERSIONS[-1]),
                     "ttlMs": LIST_TTL_MS, "cacheScope": CACHE_SCOPE}
     if catalog.instructions:
         result["instructions"] = catalog.instructions
@@ -295,50 +297,35 @@ def decode_header_value(value: str | None) -> str | None:
         return None
 
 
+def _tasks(plugin: Registry, method: str, params: dict, version: str, ctx: Context) -> dict:
+    from .surface_mcp_tasks import answer, handles
+
+    if not handles(method, version):
+        raise _Fail(METHOD_NOT_FOUND, f"Method not found: {method[:100]}; at protocol {version} the task methods "
+                                      f"are {', '.join(sorted(_task_methods(version)))}")
+    return answer(plugin, method, params, version, ctx)
+
+
+def _task_methods(version: str) -> frozenset[str]:
+    from .surface_mcp_tasks import LEGACY_METHODS, MODERN_METHODS
+
+    return MODERN_METHODS if version in MODERN_VERSIONS else LEGACY_METHODS
+
+
 # -- tools (both eras) ------------------------------------------------------------------------
-def _call_tool(plugin: Registry, params: dict, structured: bool, ctx: Context) -> dict | _Open:
+def _call_tool(plugin: Registry, params: dict, version: str, ctx: Context) -> dict | _Open:
     name, op, arguments = _named(params, plugin.operations, "tool", "tools/call")
     ctx.operation = name
-    caller = ctx.caller
-    if op.scopes and caller is not None and caller.kind == "oauth" and not caller.has_scopes(op.scopes):
-        raise _Forbidden(f"{op.name} needs the scope(s) {', '.join(op.scopes)}",
-                         scope_challenge(ctx.origin, auth_config(), op.scopes))
-    try:
-        args = op.arguments_from_json(arguments)
-    except ArgumentsError as exc:
-        ctx.error = "client"
-        return _tool_error(f"Invalid arguments for {name}: {exc}. The input schema is in tools/list.")
-    try:
-        value = op.call(args, ctx)
-    except OperationError as exc:  # 5xx: an upstream failed, which the owner's metrics count as a server error
-        ctx.error = "server" if exc.status >= 500 else "client"
-        retry = "" if exc.retry_after is None else f" (retry after {exc.retry_after} seconds)"
-        return _tool_error((exc.message or f"{name} refused this input") + retry)
-    except Exception as exc:  # a bug in the operation: the owner reads the log, the model gets a sentence
-        ctx.error = "server"
-        ctx.log.exception(f"{name} failed: {type(exc).__name__}: {exc}")
-        return _tool_error(f"{name} failed unexpectedly; the details are in the server's logs")
-    return _tool_result(op, value, structured, ctx)
+    check_scopes(op, ctx)
+    if op.task != "forbidden":
+        from .surface_mcp_tasks import requested
 
+        ttl = requested(op, params, version)
+        if ttl is not None:
+            from .surface_mcp_tasks import create
 
-def _tool_result(op: Operation, value: dict, structured: bool, ctx: Context) -> dict | _Open:
-    try:
-        text = encode_json(value)
-    except ValueError:
-        ctx.error = "client"
-        return _tool_error("the result is not a finite number; use smaller inputs")
-    except TypeError:
-        ctx.error = "server"
-        ctx.log.error(f"MCP tool {op.name} returned a value that is not JSON: {type(value).__name__}")
-        return _tool_error(f"{op.name} returned a result that cannot be sent as JSON; see the server's logs")
-    problem = validate(op.output_schema, value)
-    if problem:
-        ctx.error = "server"
-        ctx.log.error(f"MCP tool {op.name} returned a result that does not match its return type: {problem}")
-        return _tool_error(f"{op.name} returned a result that does not match its declared output: {problem}")
-    content = '{"content":[{"type":"text","text":' + encode_json(text) + "}]"
-    if structured:
-        return _Open(f'{content},"structuredContent":{text},"isError":false')
-    return _Open(f'{content},"isError":false')
-
-
+            return create(plugin, op, arguments, version, ttl, ctx)
+    args, problem = arguments_of(op, arguments, ctx)
+    if args is None:
+        return problem  # type: ignore[return-value]
+    return run_tool(op, args, version != "2025-03-26", ctx)

@@ -13,11 +13,14 @@ from .model_log import log
 from .model_operation import ArgumentsError, OperationError
 from .surface_mcp_wire import (
     CACHE_SCOPE,
+    INTERNAL_ERROR,
     INVALID_PARAMS,
     LIST_TTL_MS,
     METHOD_NOT_FOUND,
     MODERN_VERSIONS,
     SERVER_INFO_KEY,
+    TASKS_EXTENSION,
+    TASKS_VERSION,
     _check_cursor,
     _Fail,
     _named,
@@ -49,6 +52,8 @@ class _Catalog:
         # Built on first use: a widget's URI carries a hash of its file, which is read only then.
         self._modern: list[dict] | None = None
         self._oldest: list[dict] | None = None
+        self._tasked: list[dict] | None = None  # 2025-11-25: the tools with execution.taskSupport
+        self.has_tasks = any(op.task != "forbidden" for op in plugin.operations.values())
         self._widgets: list[tuple[Operation, Widget]] | None = None
 
     def tools(self, version: str) -> list[dict]:
@@ -57,7 +62,14 @@ class _Catalog:
             widgets = {op.name: widget for op, widget in self.widgets()}
             self._modern = [_tool(op, True, _tool_meta(op, widgets.get(op.name)), self.auth) for op in operations]
             self._oldest = [_tool(op, False) for op in operations]  # 2025-03-26 tools carry no _meta
-        return self._oldest if version == "2025-03-26" else self._modern
+        if version == "2025-03-26":
+            return self._oldest
+        if version == TASKS_VERSION and self.has_tasks:
+            if self._tasked is None:
+                self._tasked = [{**tool, "execution": {"taskSupport": op.task}} if op.task != "forbidden" else tool
+                                for op, tool in zip(operations_of(self._plugin), self._modern, strict=True)]
+            return self._tasked
+        return self._modern
 
     def widgets(self) -> list[tuple[Operation, Widget]]:
         """The operations' widgets that can be served; one whose file cannot be read is logged and
@@ -80,17 +92,29 @@ class _Catalog:
         plugin = self._plugin
         return bool(plugin.resources) or any(plugin.widget_for(op) for op in plugin.operations.values())
 
-    def capabilities(self, modern: bool) -> dict:
-        """What initialize and server/discover announce. Resources without ``subscribe``: a
-        stateless server has no stream to send updates on."""
+    def capabilities(self, version: str) -> dict:
+        """What initialize (at ``version``) and server/discover announce. Resources without
+        ``subscribe``: a stateless server has no stream to send updates on. Tasks: 2025-11-25's
+        ``tasks`` capability (``list`` only where callers are told apart), 2026-07-28's extension."""
         capabilities: dict = {"tools": {"listChanged": False}}
         if self.has_resources():
             capabilities["resources"] = {"listChanged": False}
         if self._plugin.prompts:
             capabilities["prompts"] = {"listChanged": False}
-        if modern and self.widgets():
-            capabilities["extensions"] = {UI_EXTENSION: {}}
+        if self.has_tasks and version == TASKS_VERSION:
+            tasks: dict = {"list": {}} if self.auth.mode != "none" else {}
+            capabilities["tasks"] = {**tasks, "cancel": {}, "requests": {"tools": {"call": {}}}}
+        if version in MODERN_VERSIONS:
+            extensions = {UI_EXTENSION: {}} if self.widgets() else {}
+            if self.has_tasks:
+                extensions[TASKS_EXTENSION] = {}
+            if extensions:
+                capabilities["extensions"] = extensions
         return capabilities
+
+
+def operations_of(plugin: Registry) -> list[Operation]:
+    return list(plugin.operations.values())
 
 
 def _size(plugin: Registry) -> tuple[int, int, int]:
@@ -132,7 +156,6 @@ def _tool(op: Operation, titled: bool, meta: dict | None = None, auth: AuthConfi
 APP_METHODS = frozenset({"resources/list", "resources/templates/list", "resources/read", "prompts/list",
                          "prompts/get"})
 RESOURCE_NOT_FOUND = -32002  # before 2026-07-28; from then on an unknown resource is INVALID_PARAMS
-INTERNAL_ERROR = -32603
 UI_EXTENSION = "io.modelcontextprotocol/ui"
 WIDGET_MIME_TYPE = "text/html;profile=mcp-app"
 STATUS_TEXT_LIMIT = 64  # characters of openai/toolInvocation/invoking and /invoked that ChatGPT shows

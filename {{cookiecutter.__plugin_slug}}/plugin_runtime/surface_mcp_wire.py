@@ -24,18 +24,23 @@ PROTOCOL_VERSION_KEY = "io.modelcontextprotocol/protocolVersion"
 CLIENT_CAPABILITIES_KEY = "io.modelcontextprotocol/clientCapabilities"
 CLIENT_INFO_KEY = "io.modelcontextprotocol/clientInfo"
 SERVER_INFO_KEY = "io.modelcontextprotocol/serverInfo"
+TASKS_EXTENSION = "io.modelcontextprotocol/tasks"  # 2026-07-28; 2025-11-25 has capabilities.tasks
+TASKS_VERSION = "2025-11-25"  # the one handshake-era version with tasks (experimental)
+RELATED_TASK_KEY = "io.modelcontextprotocol/related-task"
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
 HEADER_MISMATCH = -32020
+MISSING_CLIENT_CAPABILITY = -32021
 UNSUPPORTED_PROTOCOL_VERSION = -32022
 FORBIDDEN = -32001  # the same code the auth surface uses for a refused credential
 # 2026-07-28 names an HTTP status per error code; the handshake era answers a request it
 # accepted with 200 and the JSON-RPC error in the body (only unreadable input is a 400).
 MODERN_STATUS = {PARSE_ERROR: 400, INVALID_REQUEST: 400, INVALID_PARAMS: 400, HEADER_MISMATCH: 400,
-                 UNSUPPORTED_PROTOCOL_VERSION: 400, METHOD_NOT_FOUND: 404}
+                 UNSUPPORTED_PROTOCOL_VERSION: 400, MISSING_CLIENT_CAPABILITY: 400, METHOD_NOT_FOUND: 404}
 
 # tools/list and server/discover may be cached by clients this long: the tools only change
 # with a deploy. "public": the answer is the same for every user.
@@ -50,7 +55,8 @@ DEFAULT_ALLOWED_ORIGINS = frozenset({"https://chatgpt.com", "https://chat.openai
 ORIGINS_ENV = "MCP_ALLOWED_ORIGINS"
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
 # Methods whose target the 2026-07-28 client mirrors in the Mcp-Name header.
-NAME_PARAMS = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+NAME_PARAMS = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri", "tasks/get": "taskId",
+               "tasks/update": "taskId", "tasks/cancel": "taskId"}
 
 _JSON_HEADERS = {"content-type": "application/json"}
 

@@ -115,6 +115,8 @@ def build_openapi(plugin: Registry, origin: str, auth: AuthConfig) -> dict:
     oauth = auth if auth.mode == "oauth" and auth.oauth is not None else None
     paths: dict[str, dict] = {}
     for op in plugin.operations.values():
+        if op.task == "required":  # only an MCP client that speaks tasks can call it
+            continue
         paths.setdefault(op.path, {})[op.method.lower()] = operation_object(op, protected, oauth)
     doc: dict = {
         "openapi": "3.1.0",

@@ -48,6 +48,9 @@ def arguments_from_request(op: Operation, req: Request, path_params: dict[str, s
 def serve_operation(op: Operation, req: Request, path_params: dict[str, str], ctx: Context) -> dict:
     """Run the operation for one HTTP request; its answer is the JSON body of a 200."""
     ctx.operation = op.name
+    if op.task == "required":
+        raise HTTPError(400, "task_required", f"{op.name} runs only as an MCP task (it may take longer than an HTTP "
+                                              "request may last); call it from an MCP client that supports tasks")
     caller = ctx.caller
     if op.scopes and caller is not None and caller.kind == "oauth" and not caller.has_scopes(op.scopes):
         raise HTTPError(403, "insufficient_scope", f"{op.name} needs the scope(s) {', '.join(op.scopes)}",

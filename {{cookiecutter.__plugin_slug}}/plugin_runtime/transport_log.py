@@ -156,3 +156,46 @@ def _emf_tail(namespace: str, surface: str, operation: str | None) -> str:
         fields["Requests"] = 1
         tail = _tails[key] = ',"CloudWatchMetrics":' + encode_line(directive) + "}," + encode_line(fields)[1:-1]
     return tail
+
+
+# -- tasks --------------------------------------------------------------------------------------
+TASK_METRICS = {"created": "TasksCreated", "completed": "TasksCompleted", "failed": "TasksFailed",
+                "cancelled": "TasksCancelled"}
+TASK_DIMENSIONS = [["Service"], ["Service", "Operation"]]
+
+
+def task_event(ctx: object, event: str, task_id: str, namespace: str, duration_ms: float | None = None) -> None:
+    """One log line and one metrics record for a task created or ended (``TasksCreated``,
+    ``TasksCompleted``, ``TasksFailed``, ``TasksCancelled``, and ``TaskDuration`` for the
+    worker's run). The task id is logged as a fingerprint: with auth = "none" it is a bearer
+    secret. Never raises."""
+    try:
+        import hashlib
+
+        metric = TASK_METRICS.get(event, "TasksFailed")
+        level = "ERROR" if event == "failed" else "WARN" if event not in TASK_METRICS else "INFO"
+        now = time.time()
+        stamp, floor = timestamp(now), threshold()
+        operation = getattr(ctx, "operation", None)
+        rid = _json(getattr(ctx, "request_id", None))
+        fingerprint = hashlib.sha256(task_id.encode()).hexdigest()[:16]
+        lines = ""
+        if LEVELS[level] >= floor:
+            fields: dict = {"timestamp": stamp, "level": level, "message": f"task {event}: {operation}",
+                            "logger": "plugin", "type": "task", "event": event, "operation": operation,
+                            "task": fingerprint, "durationMs": duration_ms}
+            lines = encode_line(fields)[:-1] + ',"requestId":' + rid + _caller(getattr(ctx, "caller", None)) + "}\n"
+        metrics = [{"Name": metric, "Unit": "Count"}]
+        values: dict = {"Service": namespace, metric: 1}
+        if operation:
+            values["Operation"] = operation
+        if duration_ms is not None:
+            metrics.append({"Name": "TaskDuration", "Unit": "Milliseconds"})
+            values["TaskDuration"] = duration_ms
+        directive = [{"Namespace": namespace, "Dimensions": TASK_DIMENSIONS if operation else SERVICE_DIMENSIONS,
+                      "Metrics": metrics}]
+        write_lines(lines + '{"timestamp":"' + stamp + '","level":"' + _NAMES.get(max(floor, 20), "INFO")
+                    + '","type":"metrics","requestId":' + rid + ',"_aws":{"Timestamp":' + str(int(now * 1000))
+                    + ',"CloudWatchMetrics":' + encode_line(directive) + "}," + encode_line(values)[1:] + "\n")
+    except Exception:  # noqa: S110  (a failed log line must not fail a task)
+        pass

@@ -31,12 +31,14 @@ import base64
 import datetime as dt
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+import typing
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -197,9 +199,9 @@ class LocalContext:
     log_group_name = "/aws/lambda/local"
     log_stream_name = "local"
 
-    def __init__(self) -> None:
+    def __init__(self, seconds: float = 30) -> None:
         self.aws_request_id = str(uuid.uuid4())
-        self._deadline = time.monotonic() + 30
+        self._deadline = time.monotonic() + seconds
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
@@ -359,7 +361,9 @@ def load_handler(project: Path):
         for name in load_local_environment(project):  # settings from terraform.tfvars, secrets from .secrets.env
             print(f"serve: secret {name} has no local value: add {name}=... to {SECRETS_FILE}", file=sys.stderr,
                   flush=True)
-        return load_plugin(project).lambda_handler
+        handler = load_plugin(project).lambda_handler
+        install_task_runner(handler, task_seconds(project))
+        return handler
     except BuildError as exc:
         message = str(exc)
     print(f"serve: {message}; fix it and save: the server reloads", file=sys.stderr, flush=True)
@@ -369,6 +373,25 @@ def load_handler(project: Path):
         return {"statusCode": 500, "headers": {"content-type": "application/json"}, "body": body}
 
     return broken
+
+
+def task_seconds(project: Path) -> int:
+    """How long a task may run here: the deployed function's timeout (lambda_timeout_seconds)."""
+    path = project / "terraform.tfvars"
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    found = re.search(r"(?m)^\s*lambda_timeout_seconds\s*=\s*(\d+)\s*(?:#.*)?$", text)
+    return int(found.group(1)) if found else 10
+
+
+def install_task_runner(handler: typing.Callable[[dict, object], dict], seconds: int) -> None:
+    """Tasks (operations with task=) run here in a thread against the SQLite store, with the time
+    the deployed function would give them, where Lambda would run an asynchronous invocation."""
+    from plugin_runtime.model_task import use_runner
+
+    def run(event: dict) -> None:
+        threading.Thread(target=handler, args=(event, LocalContext(seconds)), name="task", daemon=True).start()
+
+    use_runner(run)
 
 
 def run_child(fd: int, allowed_hosts: frozenset[str]) -> int:

@@ -14,6 +14,7 @@ Standard library only, nothing imported beyond it: this module is on every cold 
 from __future__ import annotations
 
 import os
+import time
 import typing
 
 from .model_log import Log
@@ -24,6 +25,7 @@ if typing.TYPE_CHECKING:
     from collections.abc import Callable
 
 SURFACES = ("rest", "mcp")
+API_LIMIT_S = 29.5  # API Gateway stops waiting for an answer at 30 s, whatever the Lambda's timeout
 TASK_EVENT = "plugin_task"  # the key of a task worker's event (model_task), which is no HTTP request
 
 
@@ -82,13 +84,14 @@ class Context:
       outside a task, False and nothing.
     """
 
-    __slots__ = ("_app_store", "_log", "_origin", "_request", "_store", "api_request_id", "caller", "error",
+    __slots__ = ("_api_deadline", "_app_store", "_log", "_origin", "_request", "_store", "api_request_id", "caller", "error",
                  "lambda_context", "mcp_method", "method", "operation", "path", "request_id", "surface", "task",
                  "throttled", "trace_id")
 
     def __init__(self, *, request: object = None, lambda_context: object = None, surface: str = "rest",
                  caller: Caller | None = None, method: str = "", path: str = "", api_request_id: str = "") -> None:
         self._request = request
+        self._api_deadline = time.monotonic() + API_LIMIT_S if request is not None else None
         self._origin: str | None = None
         self.lambda_context = lambda_context
         self.request_id = str(getattr(lambda_context, "aws_request_id", "") or api_request_id or "local")
@@ -115,9 +118,16 @@ class Context:
         return self._origin
 
     def remaining_ms(self) -> int | None:
-        """Milliseconds before Lambda stops this invocation (None when not run by Lambda)."""
+        """Milliseconds before Lambda stops this invocation (None when not run by Lambda); for an
+        HTTP request, at most what is left of API Gateway's 30 s (a task's worker has the whole
+        timeout)."""
         remaining = getattr(self.lambda_context, "get_remaining_time_in_millis", None)
-        return int(remaining()) if callable(remaining) else None
+        if not callable(remaining):
+            return None
+        left = int(remaining())
+        if self._api_deadline is not None:
+            left = max(0, min(left, int((self._api_deadline - time.monotonic()) * 1000)))
+        return left
 
     @property
     def log(self) -> Log:

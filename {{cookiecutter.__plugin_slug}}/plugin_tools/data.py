@@ -9,7 +9,9 @@ A caller is named as the runtime sees it: ``api_key:<key name>``, ``oauth:<issue
 it reads the local store (.data/store.sqlite3, what make serve and invoke use); with it, the
 deployed DynamoDB table, with your AWS credentials (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL as
 usual) through the runtime's own client. Export leaves out expired items (the store never returns
-them); delete removes every item of the caller, expired ones included.
+them); delete removes every item of the caller, expired ones included. A caller's MCP tasks
+(their arguments and results) are exported after its items, as lines with a "task" field, and
+deleted with them, as are its quota counters.
 """
 
 from __future__ import annotations
@@ -60,26 +62,47 @@ def _credentials_from_profile() -> None:
         os.environ["AWS_REGION"] = session.region_name
 
 
+def related(partition: str) -> tuple[str, str]:
+    """The partitions kept beside a caller's items: its tasks (model_task) and quota counters (model_quota)."""
+    digest = partition.partition("#")[2]
+    return f"t#{digest}", f"q#{digest}"
+
+
 def export(backend, partition: str, out, now: int | None = None) -> int:
-    """Every live item of the partition as JSON lines {"key", "value", "version", "expires_at"}."""
-    count, after, now = 0, None, int(time.time()) if now is None else now
-    while True:
-        rows, after = backend.list(partition, "", 500, after, now)
-        for key, value, version, expires in rows:
-            out.write(json.dumps({"key": key, "value": json.loads(value), "version": version, "expires_at": expires},
-                                 ensure_ascii=False) + "\n")
-            count += 1
-        if after is None:
-            return count
+    """Every live item of the partition as JSON lines {"key", "value", "version", "expires_at"},
+    then the caller's tasks as {"task", "value", "expires_at"} (without the worker's token)."""
+    count, now = 0, int(time.time()) if now is None else now
+    sources = [(partition, "key")]
+    if partition.startswith("c#"):
+        sources.append((related(partition)[0], "task"))
+    for source, field in sources:
+        after = None
+        while True:
+            rows, after = backend.list(source, "", 500, after, now)
+            for key, value, version, expires in rows:
+                data = json.loads(value)
+                if field == "task" and isinstance(data, dict):
+                    data = {k: v for k, v in data.items() if k != "token"}
+                line = {field: key, "value": data, "expires_at": expires}
+                if field == "key":
+                    line = {"key": key, "value": data, "version": version, "expires_at": expires}
+                out.write(json.dumps(line, ensure_ascii=False) + "\n")
+                count += 1
+            if after is None:
+                break
+    return count
 
 
 def delete(backend, partition: str) -> int:
-    """Delete every item of the partition, expired ones included; how many were deleted."""
-    keys = backend.partition_keys(partition)
-    now = int(time.time())
-    for key in keys:
-        backend.delete(partition, key, None, now)
-    return len(keys)
+    """Delete every item of the partition, expired ones included, and the caller's tasks and quota
+    counters; how many were deleted."""
+    count, now = 0, int(time.time())
+    for source in (partition, *related(partition)) if partition.startswith("c#") else (partition,):
+        keys = backend.partition_keys(source)
+        for key in keys:
+            backend.delete(source, key, None, now)
+        count += len(keys)
+    return count
 
 
 def main(argv: list[str] | None = None) -> int:

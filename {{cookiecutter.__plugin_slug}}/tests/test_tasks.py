@@ -528,3 +528,28 @@ def test_task_lines_and_metrics_never_carry_the_id(plugin, call, clock, events, 
     assert [("TasksCreated" in m, "TaskDuration" in m) for m in metrics] == [(True, False), (False, True)]
     assert metrics[1]["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Service"], ["Service", "Operation"]]
     assert task["taskId"] not in json.dumps(lines)
+
+
+@pytest.mark.skipif(not SEPARATE, reason="plugin_tools.data names callers, and auth = none has none")
+def test_a_callers_tasks_are_exported_and_deleted_with_their_data(plugin, call, clock, events, store):
+    import io
+
+    from plugin_tools import data
+
+    task = start_legacy(call)
+    partition = "c#" + events[0][model_task.EVENT_KEY]["p"].partition("#")[2]
+    run_workers(plugin, events)
+    out = io.StringIO()
+    assert data.export(store, partition, out, now=int(clock[0])) == 1
+    line = json.loads(out.getvalue())
+    assert line["task"] == task["taskId"] and line["value"]["result"]["structuredContent"] == {"hecho": 3}
+    assert "token" not in line["value"]
+    assert data.delete(store, partition) == 1
+    assert legacy(call, "tasks/get", {"taskId": task["taskId"]})["error"]["code"] == -32602
+
+
+def test_a_request_never_plans_past_api_gateways_30_s_but_a_worker_has_the_timeout():
+    request = Context(request=object(), lambda_context=Lambda(300))
+    assert 29_000 < request.remaining_ms() <= 29_500
+    worker = Context(lambda_context=Lambda(300))
+    assert worker.remaining_ms() == 300_000

@@ -84,9 +84,9 @@ class Context:
       outside a task, False and nothing.
     """
 
-    __slots__ = ("_api_deadline", "_app_store", "_log", "_origin", "_request", "_store", "api_request_id", "caller", "error",
-                 "lambda_context", "mcp_method", "method", "operation", "path", "request_id", "surface", "task",
-                 "throttled", "trace_id")
+    __slots__ = ("_api_deadline", "_app_store", "_log", "_origin", "_request", "_store", "api_request_id",
+                 "caller", "error", "lambda_context", "mcp_method", "method", "operation", "path", "request_id",
+                 "surface", "task", "throttled", "trace_id")
 
     def __init__(self, *, request: object = None, lambda_context: object = None, surface: str = "rest",
                  caller: Caller | None = None, method: str = "", path: str = "", api_request_id: str = "") -> None:

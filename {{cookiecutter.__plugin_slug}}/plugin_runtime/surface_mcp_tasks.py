@@ -144,7 +144,7 @@ def answer(plugin: Registry, method: str, params: dict, version: str, ctx: Conte
     if modern and not declares_tasks(params):
         raise _Fail(MISSING_CLIENT_CAPABILITY, f"{method} needs the {TASKS_EXTENSION} extension declared in "
                                                f"params._meta[{CLIENT_CAPABILITIES_KEY!r}].extensions", _REQUIRED)
-    from . import model_task
+    from .model_task import cancel, get
 
     try:
         if method == "tasks/list":
@@ -153,14 +153,14 @@ def answer(plugin: Registry, method: str, params: dict, version: str, ctx: Conte
         if not isinstance(task_id, str):
             raise _Fail(INVALID_PARAMS, f"{method} needs params.taskId, the id tools/call returned")
         if method == "tasks/get":
-            task = model_task.get(ctx.caller, task_id, ctx.remaining_ms)
+            task = get(ctx.caller, task_id, ctx.remaining_ms)
             return fields(task, version, inline=modern)
         if method == "tasks/update":  # nothing here ever waits for input: acknowledged, ignored
-            model_task.get(ctx.caller, task_id, ctx.remaining_ms)
+            get(ctx.caller, task_id, ctx.remaining_ms)
             return {}
         if method == "tasks/cancel":
             try:
-                task = model_task.cancel(ctx.caller, task_id, ctx.remaining_ms)
+                task = cancel(ctx.caller, task_id, ctx.remaining_ms)
             except TaskTerminal:
                 if modern:  # 2026-07-28: cancelling an ended task is acknowledged like any other
                     return {}

@@ -249,7 +249,8 @@ def main() -> int:
     for name in names:
         cells = [f"{med(name, f):.1f} ms" for f in ("cold_ms", "first_ms")] + [f"{med(name, 'warm_ms'):.2f} ms"]
         if name in pairs:
-            cells += [f"{extra(name, pairs[name], 'first_ms'):+.1f} ms", f"{extra(name, pairs[name], 'warm_ms'):+.2f} ms"]
+            base = pairs[name]
+            cells += [f"{extra(name, base, 'first_ms'):+.1f} ms", f"{extra(name, base, 'warm_ms'):+.2f} ms"]
         else:
             cells += ["(baseline)", "(baseline)"]
         print(f"| {name} | {' | '.join(cells)} |")

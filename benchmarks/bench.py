@@ -491,6 +491,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.quick:
             info["secrets"] = run_secrets()
             info["store"] = run_secrets("store_cold_start.py")
+            info["tasks"] = run_secrets("task_cost.py")
     finally:
         stack.close()
         shutil.rmtree(work, ignore_errors=True)
@@ -505,12 +506,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_secrets(script: str = "secret_cold_start.py") -> str:
-    """benchmarks/secret_cold_start.py (moto_server as SSM) or store_cold_start.py (DynamoDB and SSM):
-    its table, or why it could not run."""
-    print(f"{script}: first secret / store calls of a cold start ...", flush=True)
+    """benchmarks/secret_cold_start.py (moto_server as SSM), store_cold_start.py (DynamoDB and SSM)
+    or task_cost.py (DynamoDB and Lambda): its table, or why it could not run."""
+    print(f"{script}: secret / store / quota / task calls against moto_server ...", flush=True)
     run = subprocess.run([sys.executable, str(Path(__file__).with_name(script)), "--runs", "15"],
                          capture_output=True, text=True, timeout=900, check=False)
-    lines = [line for line in run.stdout.strip().splitlines() if not line.startswith("built ")]  # the bake's line
+    lines = [line for line in run.stdout.strip().splitlines()
+             if not line.startswith(("built ", "widget origin in "))]  # the bake's lines
     text = "\n".join(lines) if run.returncode == 0 else f"not measured: {run.stderr.strip()[-300:]}"
     print(text)
     return text
@@ -737,6 +739,21 @@ def markdown(info, head, body, peer_head, peers, verdicts, bake_times, sizes, pi
                   "(import + client + call) doing the same calls. Goal: the first store call and the first "
                   "secret at most 15 ms more than a warm call.", "",
                   info["store"], ""]
+    if info.get("tasks"):
+        parts += ["## Quotas and tasks: the quota check and a task's creation", "",
+                  "`python benchmarks/task_cost.py` (moto_server standing in for DynamoDB, and a second one for "
+                  "Lambda with Docker off, so an asynchronous Invoke is answered 202 and no worker runs): a "
+                  "`storage = \"dynamodb\"`, `auth = \"api_key\"` bake, each row a fresh process with the "
+                  "deployed environment. `POST /medida` has `quota=\"1000000/day\"` (one DynamoDB UpdateItem per "
+                  "call) against `POST /libre` without one; a `tools/call` of a `task=\"optional\"` tool that "
+                  "creates a task (the task record's conditional write and Lambda's asynchronous Invoke) against "
+                  "the same call answered synchronously, in both MCP eras (2025-11-25: `params.task`; 2026-07-28: "
+                  "the `io.modelcontextprotocol/tasks` extension). \"warm\" is the median of 30 requests per "
+                  "process; \"extra\" the median over rounds of the difference with the baseline row above. "
+                  "moto's loopback round trips are not AWS's in-region ones (no TLS and no network, but moto's "
+                  "own Python work): read the extras as the runtime's work plus one local round trip per AWS "
+                  "call, not as DynamoDB's or Lambda's latency.", "",
+                  info["tasks"], ""]
     if fuzz:
         parts += ["## Robustness (opt-in fuzz run)", "",
                   f"`FUZZ_EVENTS={fuzz.get('events', '?')} python -m pytest tests/test_fuzz.py`: "

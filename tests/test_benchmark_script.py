@@ -38,3 +38,16 @@ def test_store_cold_start_script_runs():
     assert "loaded: no boto3, no AWS client, no store code" in run.stdout
     for name in ("ctx.store.get", "ctx.store.put", "ctx.secret"):
         assert f"| {name} |" in run.stdout
+
+
+def test_task_cost_script_runs():
+    """The quota and task cost comparison (moto_server as DynamoDB and as Lambda) answers every
+    scenario (each child checks that a task was created, or that the call stayed synchronous), and
+    a request without a quota loads no AWS client."""
+    run = subprocess.run([sys.executable, str(TEMPLATE / "benchmarks" / "task_cost.py"), "--runs", "1", "--warm", "2"],
+                         capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "loaded by REST without quota: no AWS client, no store code" in run.stdout
+    for name in ("REST: POST /medida (quota)", "MCP 2025-11-25: tools/call, creates a task",
+                 "MCP 2026-07-28: tools/call, creates a task"):
+        assert f"| {name} |" in run.stdout

@@ -172,6 +172,11 @@ def answer(plugin: Registry, method: str, params: dict, version: str, ctx: Conte
         raise _Fail(INVALID_PARAMS, exc.message) from None
     except StoreInputError as exc:
         raise _Fail(INVALID_PARAMS, str(exc)) from None
+    except StoreError as exc:  # the store is out of reach (or the caller has no identity): the owner's to fix
+        ctx.error = "server"
+        ctx.log.error(f"{method} could not use the store: {exc}")
+        raise _Fail(INTERNAL_ERROR, f"{method} could not be answered: the task store failed; the details are in "
+                                    "the server's logs") from None
 
 
 def _list(params: dict, version: str, ctx: Context) -> dict:

@@ -10,7 +10,7 @@ import json
 import pytest
 import test_tasks
 from conftest import PROJECT, caller, make_event
-from test_mcp import mcp_event
+from test_mcp import mcp_event, rpc
 from test_tasks import (
     LEGACY,
     SEPARATE,
@@ -25,6 +25,7 @@ from test_tasks import (
 
 from plugin_runtime import Context, Plugin, model_task
 from plugin_runtime.model_context import Caller
+from plugin_runtime.model_store_errors import StoreError
 
 clock, events = test_tasks.clock, test_tasks.events  # the fixtures
 ALICE = Caller("alice", "api_key")
@@ -235,3 +236,28 @@ def test_input_responses_of_any_shape_are_acknowledged_and_ignored(call, clock, 
     for responses in (None, [], "x", {"k": {"deep": [[[[]]]]}}, {"\ud800": 1}, {"k": "x" * 100_000}):
         status, body = modern(call, "tasks/update", {"taskId": created["taskId"], "inputResponses": responses})
         assert status == 200 and body["result"]["resultType"] == "complete", body
+
+
+# -- a failing store ---------------------------------------------------------------------------
+def test_a_store_failure_in_a_task_method_is_a_jsonrpc_error_not_a_500(plugin, call, clock, events, store,
+                                                                       monkeypatch, capfd):
+    task, created = start_legacy(call), start_modern(call)
+    detail = "store table plugin-prod-store: ProvisionedThroughputExceededException"
+
+    def unavailable(*args, **kwargs):
+        raise StoreError(detail)
+
+    monkeypatch.setattr(type(store), "get", unavailable)
+    monkeypatch.setattr(type(store), "list", unavailable)
+    asked = [(m, task["taskId"]) for m in ("tasks/get", "tasks/result", "tasks/cancel")]
+    if SEPARATE:
+        asked.append(("tasks/list", None))
+    for method, task_id in asked:
+        status, _, body = call(mcp_event(rpc(method, {"taskId": task_id} if task_id else {}), LEGACY))
+        assert status == 200 and body["error"]["code"] == -32603, (method, body)
+        assert detail not in json.dumps(body)
+    for method in ("tasks/get", "tasks/update", "tasks/cancel"):
+        status, body = modern(call, method, {"taskId": created["taskId"]})
+        assert status == 200 and body["error"]["code"] == -32603, (method, body)
+        assert detail not in json.dumps(body)
+    assert detail in capfd.readouterr().err  # the owner reads why

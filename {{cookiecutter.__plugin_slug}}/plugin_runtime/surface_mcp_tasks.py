@@ -30,8 +30,10 @@ from .model_task import (
     TERMINAL,
     Task,
     TaskError,
+    TaskInputError,
     TaskTerminal,
     caller_from,
+    check_arguments,
     claim,
     clamp_ttl,
 )
@@ -49,6 +51,7 @@ from .surface_mcp_wire import (
     TASKS_VERSION,
     _Fail,
     _Open,
+    _tool_error,
 )
 from .transport import MCP_PATH
 from .transport_log import metrics_namespace, task_event
@@ -111,6 +114,10 @@ def create(plugin: Registry, op: Operation, arguments: dict, version: str, ttl_m
             return problem  # type: ignore[return-value]
         raise _Fail(INVALID_PARAMS, problem["content"][0]["text"])  # type: ignore[index]
     try:
+        check_arguments(args)
+    except TaskInputError as exc:
+        return _refuse(op, exc, modern, ctx)
+    try:
         op.charge(ctx)
     except OperationError as exc:
         ctx.error = "client"
@@ -121,6 +128,8 @@ def create(plugin: Registry, op: Operation, arguments: dict, version: str, ttl_m
     try:
         task = create_task(op.name, args, ctx.caller, origin=ctx.origin, era=version,
                            structured=version != "2025-03-26", ttl_ms=ttl_ms, remaining_ms=ctx.remaining_ms)
+    except TaskInputError as exc:
+        return _refuse(op, exc, modern, ctx)
     except (TaskError, StoreError) as exc:
         ctx.error = "server"
         ctx.log.error(f"the task for {op.name} was not started: {getattr(exc, 'message', exc)}")
@@ -131,6 +140,15 @@ def create(plugin: Registry, op: Operation, arguments: dict, version: str, ttl_m
         return TaskCreated(resultType="task", **fields(task, version))
     return {"task": fields(task, version),
             "_meta": {IMMEDIATE_KEY: f"{op.name} is running as a background task; its result will follow."}}
+
+
+def _refuse(op: Operation, exc: TaskInputError, modern: bool, ctx: Context) -> dict:
+    """Arguments the task cannot keep: the caller's error, answered as bad arguments are."""
+    ctx.error = "client"
+    text = f"Invalid arguments for {op.name}: {exc.message}"
+    if modern:
+        return _tool_error(text)
+    raise _Fail(INVALID_PARAMS, text)
 
 
 # -- tasks/* --------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from test_tasks import (
     tasks_plugin,
 )
 
-from plugin_runtime import Context, Plugin, model_task
+from plugin_runtime import Context, Plugin, model_store, model_task
 from plugin_runtime.model_context import Caller
 from plugin_runtime.model_store_errors import StoreError
 
@@ -261,3 +261,20 @@ def test_a_store_failure_in_a_task_method_is_a_jsonrpc_error_not_a_500(plugin, c
         assert status == 200 and body["error"]["code"] == -32603, (method, body)
         assert detail not in json.dumps(body)
     assert detail in capfd.readouterr().err  # the owner reads why
+
+
+# -- arguments a task cannot keep ----------------------------------------------------------------
+@pytest.mark.parametrize("texto", ["\ud800", "x" * (model_store.MAX_VALUE_BYTES + 1)], ids=["surrogate", "huge"])
+def test_arguments_a_task_cannot_keep_are_the_callers_error_and_not_counted(clock, events, capfd, texto):
+    plugin = echo_plugin({"quota": "1/hour"})
+    call = caller(plugin.lambda_handler)
+    body = legacy(call, "tools/call", {"name": "eco", "arguments": {"texto": texto}, "task": {}})
+    assert body["error"]["code"] == -32602 and "arguments" in body["error"]["message"], body
+    status, reply = modern(call, "tools/call", {"name": "eco", "arguments": {"texto": texto}})
+    assert status == 200 and reply["result"]["isError"] is True, reply
+    assert "arguments" in reply["result"]["content"][0]["text"]
+    assert events == []
+    lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")]
+    assert all(line.get("level") != "ERROR" for line in lines)  # the caller's mistake, not the server's
+    body = legacy(call, "tools/call", {"name": "eco", "arguments": {"texto": "hola"}, "task": {}})
+    assert "task" in body["result"], body  # the refused calls did not use the quota

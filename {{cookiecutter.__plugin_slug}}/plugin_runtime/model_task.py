@@ -127,7 +127,10 @@ class Task:
 
     def write(self, remaining_ms: Callable[[], int | None] | None = None, **changes: object) -> Task:
         """The record with ``changes``, written only if nobody wrote since it was read (else
-        ConflictError); TaskNotFound when the TTL already ran out."""
+        ConflictError); TaskNotFound when the TTL already ran out. A record that ended is never
+        written again, whoever holds it (a worker that wrote its own outcome, then wrote more)."""
+        if self.record["status"] in TERMINAL:
+            raise ConflictError(f"the task already ended ({self.record['status']})")
         record = {**self.record, **changes, "updated": now_ms()}
         left = (self.expires_ms - record["updated"] + 999) // 1000
         if left <= 0:

@@ -278,3 +278,18 @@ def test_arguments_a_task_cannot_keep_are_the_callers_error_and_not_counted(cloc
     assert all(line.get("level") != "ERROR" for line in lines)  # the caller's mistake, not the server's
     body = legacy(call, "tools/call", {"name": "eco", "arguments": {"texto": "hola"}, "task": {}})
     assert "task" in body["result"], body  # the refused calls did not use the quota
+
+
+# -- terminal states and dead workers --------------------------------------------------------------
+def test_a_completed_task_survives_late_cancels_sweeps_and_stale_workers(plugin, call, clock, events):
+    task = start_legacy(call, ttl=3_600_000)
+    stale = model_task.claim(events[0][model_task.EVENT_KEY], Lambda(30).get_remaining_time_in_millis)
+    assert stale is not None
+    assert stale.finish("completed", result={"content": [], "isError": False}) == "completed"
+    clock[0] += 30 + model_task.DEADLINE_GRACE_S + model_task.START_WITHIN_S + 60  # past every sweep
+    assert legacy(call, "tasks/get", {"taskId": task["taskId"]})["result"]["status"] == "completed"
+    assert legacy(call, "tasks/cancel", {"taskId": task["taskId"]})["error"]["code"] == -32602
+    stale.progress("late")
+    assert stale.finish("failed", error={"code": -32603, "message": "late"}) == "completed"
+    got = legacy(call, "tasks/get", {"taskId": task["taskId"]})["result"]
+    assert got["status"] == "completed" and "statusMessage" not in got

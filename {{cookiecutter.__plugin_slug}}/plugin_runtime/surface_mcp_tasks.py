@@ -114,7 +114,7 @@ def create(plugin: Registry, op: Operation, arguments: dict, version: str, ttl_m
             return problem  # type: ignore[return-value]
         raise _Fail(INVALID_PARAMS, problem["content"][0]["text"])  # type: ignore[index]
     try:
-        check_arguments(args)
+        check_arguments(arguments)  # kept as the client sent them: defaults may be no JSON (an Enum, a date)
     except TaskInputError as exc:
         return _refuse(op, exc, modern, ctx)
     try:
@@ -126,7 +126,7 @@ def create(plugin: Registry, op: Operation, arguments: dict, version: str, ttl_m
             return {"content": [{"type": "text", "text": text}], "isError": True}
         raise _Fail(INVALID_REQUEST, text) from None
     try:
-        task = create_task(op.name, args, ctx.caller, origin=ctx.origin, era=version,
+        task = create_task(op.name, arguments, ctx.caller, origin=ctx.origin, era=version,
                            structured=version != "2025-03-26", ttl_ms=ttl_ms, remaining_ms=ctx.remaining_ms)
     except TaskInputError as exc:
         return _refuse(op, exc, modern, ctx)
@@ -300,8 +300,11 @@ def _run(plugin: Registry, running: typing.Any, record: dict, ctx: Context) -> s
     if op is None:
         message = f"the tool {record['op']} no longer exists (the plugin was deployed again meanwhile)"
         return running.finish("failed", error={"code": INVALID_PARAMS, "message": message}, message=message)
+    args, problem = arguments_of(op, record["args"], ctx)  # the defaults, filled in again
+    if args is None:  # the tool's schema changed since (a deploy): the call's own answer
+        return running.finish("completed", result=problem)
     try:
-        out = run_tool(op, record["args"], record["structured"], ctx, charge=False, bugs=True)
+        out = run_tool(op, args, record["structured"], ctx, charge=False, bugs=True)
     except Bug as exc:
         return running.finish("failed", error={"code": INTERNAL_ERROR, "message": str(exc)}, message=str(exc))
     result = json.loads(out + "}") if isinstance(out, _Open) else out

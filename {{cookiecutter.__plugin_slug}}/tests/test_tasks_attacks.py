@@ -5,6 +5,8 @@ store and hostile input can and cannot do. Each test pins one property the desig
 from __future__ import annotations
 
 import base64
+import datetime
+import enum
 import json
 
 import pytest
@@ -293,3 +295,23 @@ def test_a_completed_task_survives_late_cancels_sweeps_and_stale_workers(plugin,
     assert stale.finish("failed", error={"code": -32603, "message": "late"}) == "completed"
     got = legacy(call, "tasks/get", {"taskId": task["taskId"]})["result"]
     assert got["status"] == "completed" and "statusMessage" not in got
+
+
+# -- defaults that are not JSON --------------------------------------------------------------------
+class Color(enum.Enum):
+    RED = "red"
+
+
+def test_a_task_tool_with_defaults_that_are_not_json_runs_as_a_task(clock, events):
+    plugin = Plugin(version="1.0.0", root=str(PROJECT))
+
+    @plugin.operation(task="optional")
+    def pinta(color: Color = Color.RED, dia: datetime.date = datetime.date(2020, 1, 2)) -> dict[str, str]:
+        """Pinta."""
+        return {"color": color.value, "dia": dia.isoformat()}
+
+    call = caller(plugin.lambda_handler)
+    task = legacy(call, "tools/call", {"name": "pinta", "arguments": {}, "task": {}})["result"]["task"]
+    assert run_workers(plugin, events) == [{"status": "completed"}]
+    result = legacy(call, "tasks/result", {"taskId": task["taskId"]})["result"]
+    assert result["structuredContent"] == {"color": "red", "dia": "2020-01-02"}

@@ -16,6 +16,7 @@ operation and records its outcome.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import typing
@@ -288,6 +289,12 @@ def work(plugin: Registry, event: dict, lambda_context: object) -> dict:
         status = _run(plugin, running, record, ctx)
     except Exception as exc:  # the store failed while recording: the record fails itself at its deadline
         ctx.log.exception(f"task of {record['op']} could not record its outcome: {type(exc).__name__}: {exc}")
+    except BaseException as exc:  # SystemExit, KeyboardInterrupt: the process ends, the task fails now
+        message = (f"the worker stopped before it finished ({type(exc).__name__}); the details are in the "
+                   "function's logs")
+        with contextlib.suppress(Exception):  # else the record fails itself at its deadline
+            running.finish("failed", error={"code": INTERNAL_ERROR, "message": message}, message=message)
+        raise
     finally:
         task_event(ctx, status, running.task.id, metrics_namespace(plugin),
                    round((time.perf_counter() - started) * 1000, 3))

@@ -315,3 +315,21 @@ def test_a_task_tool_with_defaults_that_are_not_json_runs_as_a_task(clock, event
     assert run_workers(plugin, events) == [{"status": "completed"}]
     result = legacy(call, "tasks/result", {"taskId": task["taskId"]})["result"]
     assert result["structuredContent"] == {"color": "red", "dia": "2020-01-02"}
+
+
+# -- a worker that exits -------------------------------------------------------------------------
+@pytest.mark.parametrize("exit_with", [SystemExit(3), KeyboardInterrupt()], ids=["exit", "interrupt"])
+def test_an_operation_that_exits_the_process_fails_its_task_at_once(clock, events, exit_with):
+    plugin = Plugin(version="1.0.0", root=str(PROJECT))
+
+    @plugin.operation(task="optional")
+    def sale() -> dict[str, str]:
+        """Sale del proceso."""
+        raise exit_with
+
+    call = caller(plugin.lambda_handler)
+    task = legacy(call, "tools/call", {"name": "sale", "arguments": {}, "task": {}})["result"]["task"]
+    with pytest.raises(type(exit_with)):  # the process still exits as it asked
+        plugin.lambda_handler(events.pop(), Lambda(900))
+    got = legacy(call, "tasks/get", {"taskId": task["taskId"]})["result"]  # not 15 minutes of "working"
+    assert got["status"] == "failed" and "stopped" in got["statusMessage"]

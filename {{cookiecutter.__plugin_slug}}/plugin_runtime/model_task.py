@@ -33,7 +33,16 @@ import time
 import typing
 
 from .model_context import TASK_EVENT, Caller
-from .model_store import ConflictError, Store, StoreError, StoreInputError, _state, caller_partition
+from .model_store import (
+    MAX_VALUE_BYTES,
+    ConflictError,
+    Store,
+    StoreError,
+    StoreInputError,
+    _state,
+    caller_partition,
+    encode_value,
+)
 
 if typing.TYPE_CHECKING:
     from collections.abc import Callable
@@ -51,6 +60,7 @@ TERMINAL = frozenset({"completed", "failed", "cancelled"})
 FUNCTION_ENV = "AWS_LAMBDA_FUNCTION_NAME"  # set by Lambda: the worker is this same name
 EVENT_KEY = TASK_EVENT  # the worker's event: {"plugin_task": {"p": ..., "id": ..., "t": ...}}
 CHECK_EVERY_S = 1.0  # ctx.cancelled() reads the record at most this often
+RECORD_MARGIN = 4_096  # what a record keeps besides the arguments: caller, origin, times, token
 
 
 class TaskError(Exception):
@@ -63,6 +73,10 @@ class TaskError(Exception):
 
 class TaskNotFound(TaskError):
     """No such task for this caller: wrong id, another caller's, or expired."""
+
+
+class TaskInputError(TaskError):
+    """Arguments a task cannot keep (too large, lone surrogates): the caller's to fix."""
 
 
 class TaskTerminal(TaskError):
@@ -113,7 +127,10 @@ class Task:
 
     def write(self, remaining_ms: Callable[[], int | None] | None = None, **changes: object) -> Task:
         """The record with ``changes``, written only if nobody wrote since it was read (else
-        ConflictError); TaskNotFound when the TTL already ran out."""
+        ConflictError); TaskNotFound when the TTL already ran out. A record that ended is never
+        written again, whoever holds it (a worker that wrote its own outcome, then wrote more)."""
+        if self.record["status"] in TERMINAL:
+            raise ConflictError(f"the task already ended ({self.record['status']})")
         record = {**self.record, **changes, "updated": now_ms()}
         left = (self.expires_ms - record["updated"] + 999) // 1000
         if left <= 0:
@@ -138,6 +155,17 @@ def caller_from(data: object) -> Caller | None:
 
 
 # -- the request side: create, read, list, cancel ----------------------------------------------
+def check_arguments(arguments: dict) -> None:
+    """TaskInputError when a task record could not keep ``arguments`` (checked before the quota counts)."""
+    try:
+        size = len(encode_value(arguments).encode("utf-8"))
+    except StoreInputError as exc:
+        raise TaskInputError(f"the arguments cannot be kept with a task: {exc}") from None
+    if size > MAX_VALUE_BYTES - RECORD_MARGIN:
+        raise TaskInputError(f"the arguments cannot be kept with a task: they are {size} bytes as JSON, and a "
+                             f"task keeps at most {MAX_VALUE_BYTES - RECORD_MARGIN}")
+
+
 def create(operation: str, arguments: dict, caller: Caller | None, *, origin: str, era: str, structured: bool,
            ttl_ms: int, remaining_ms: Callable[[], int | None] | None = None) -> Task:
     """Write a new ``working`` task (durably, before anyone hears of it) and start its worker."""
@@ -156,7 +184,7 @@ def create(operation: str, arguments: dict, caller: Caller | None, *, origin: st
         except ConflictError:
             continue
         except StoreInputError as exc:
-            raise TaskError(f"the arguments are too large to keep with a task: {exc}") from None
+            raise TaskInputError(f"the arguments cannot be kept with a task: {exc}") from None
         task = Task(partition, task_id, record, version)
         _start(task, remaining_ms)
         return task

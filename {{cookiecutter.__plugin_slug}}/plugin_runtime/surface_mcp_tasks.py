@@ -16,6 +16,7 @@ operation and records its outcome.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import typing
@@ -30,8 +31,10 @@ from .model_task import (
     TERMINAL,
     Task,
     TaskError,
+    TaskInputError,
     TaskTerminal,
     caller_from,
+    check_arguments,
     claim,
     clamp_ttl,
 )
@@ -49,6 +52,7 @@ from .surface_mcp_wire import (
     TASKS_VERSION,
     _Fail,
     _Open,
+    _tool_error,
 )
 from .transport import MCP_PATH
 from .transport_log import metrics_namespace, task_event
@@ -111,6 +115,10 @@ def create(plugin: Registry, op: Operation, arguments: dict, version: str, ttl_m
             return problem  # type: ignore[return-value]
         raise _Fail(INVALID_PARAMS, problem["content"][0]["text"])  # type: ignore[index]
     try:
+        check_arguments(arguments)  # kept as the client sent them: defaults may be no JSON (an Enum, a date)
+    except TaskInputError as exc:
+        return _refuse(op, exc, modern, ctx)
+    try:
         op.charge(ctx)
     except OperationError as exc:
         ctx.error = "client"
@@ -119,8 +127,10 @@ def create(plugin: Registry, op: Operation, arguments: dict, version: str, ttl_m
             return {"content": [{"type": "text", "text": text}], "isError": True}
         raise _Fail(INVALID_REQUEST, text) from None
     try:
-        task = create_task(op.name, args, ctx.caller, origin=ctx.origin, era=version,
+        task = create_task(op.name, arguments, ctx.caller, origin=ctx.origin, era=version,
                            structured=version != "2025-03-26", ttl_ms=ttl_ms, remaining_ms=ctx.remaining_ms)
+    except TaskInputError as exc:
+        return _refuse(op, exc, modern, ctx)
     except (TaskError, StoreError) as exc:
         ctx.error = "server"
         ctx.log.error(f"the task for {op.name} was not started: {getattr(exc, 'message', exc)}")
@@ -131,6 +141,15 @@ def create(plugin: Registry, op: Operation, arguments: dict, version: str, ttl_m
         return TaskCreated(resultType="task", **fields(task, version))
     return {"task": fields(task, version),
             "_meta": {IMMEDIATE_KEY: f"{op.name} is running as a background task; its result will follow."}}
+
+
+def _refuse(op: Operation, exc: TaskInputError, modern: bool, ctx: Context) -> dict:
+    """Arguments the task cannot keep: the caller's error, answered as bad arguments are."""
+    ctx.error = "client"
+    text = f"Invalid arguments for {op.name}: {exc.message}"
+    if modern:
+        return _tool_error(text)
+    raise _Fail(INVALID_PARAMS, text)
 
 
 # -- tasks/* --------------------------------------------------------------------------------------
@@ -172,6 +191,11 @@ def answer(plugin: Registry, method: str, params: dict, version: str, ctx: Conte
         raise _Fail(INVALID_PARAMS, exc.message) from None
     except StoreInputError as exc:
         raise _Fail(INVALID_PARAMS, str(exc)) from None
+    except StoreError as exc:  # the store is out of reach (or the caller has no identity): the owner's to fix
+        ctx.error = "server"
+        ctx.log.error(f"{method} could not use the store: {exc}")
+        raise _Fail(INTERNAL_ERROR, f"{method} could not be answered: the task store failed; the details are in "
+                                    "the server's logs") from None
 
 
 def _list(params: dict, version: str, ctx: Context) -> dict:
@@ -265,6 +289,12 @@ def work(plugin: Registry, event: dict, lambda_context: object) -> dict:
         status = _run(plugin, running, record, ctx)
     except Exception as exc:  # the store failed while recording: the record fails itself at its deadline
         ctx.log.exception(f"task of {record['op']} could not record its outcome: {type(exc).__name__}: {exc}")
+    except BaseException as exc:  # SystemExit, KeyboardInterrupt: the process ends, the task fails now
+        message = (f"the worker stopped before it finished ({type(exc).__name__}); the details are in the "
+                   "function's logs")
+        with contextlib.suppress(Exception):  # else the record fails itself at its deadline
+            running.finish("failed", error={"code": INTERNAL_ERROR, "message": message}, message=message)
+        raise
     finally:
         task_event(ctx, status, running.task.id, metrics_namespace(plugin),
                    round((time.perf_counter() - started) * 1000, 3))
@@ -277,8 +307,11 @@ def _run(plugin: Registry, running: typing.Any, record: dict, ctx: Context) -> s
     if op is None:
         message = f"the tool {record['op']} no longer exists (the plugin was deployed again meanwhile)"
         return running.finish("failed", error={"code": INVALID_PARAMS, "message": message}, message=message)
+    args, problem = arguments_of(op, record["args"], ctx)  # the defaults, filled in again
+    if args is None:  # the tool's schema changed since (a deploy): the call's own answer
+        return running.finish("completed", result=problem)
     try:
-        out = run_tool(op, record["args"], record["structured"], ctx, charge=False, bugs=True)
+        out = run_tool(op, args, record["structured"], ctx, charge=False, bugs=True)
     except Bug as exc:
         return running.finish("failed", error={"code": INTERNAL_ERROR, "message": str(exc)}, message=str(exc))
     result = json.loads(out + "}") if isinstance(out, _Open) else out

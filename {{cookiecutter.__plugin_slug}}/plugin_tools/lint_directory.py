@@ -161,6 +161,13 @@ def directory_tools(plugin) -> list[dict]:
 def check_directory(plugin, file: str = "handler.py (directory scan)") -> list[Finding]:
     """The directory's rules for a project's tools and widgets."""
     findings = check_directory_tools(directory_tools(plugin), file=file)
+    report = Report(file)
+    for i, op in enumerate(plugin.operations.values()):
+        if op.task == "required":  # spec-facts 3: ChatGPT was seen speaking 2025-06-18, which has no tasks
+            report.warn(("tools", i, "execution"), f"{op.name!r} runs only as a task, and ChatGPT's MCP client "
+                        "(protocol 2025-06-18) cannot run tasks: use task=\"optional\" (and finish within 30 s for "
+                        "clients without tasks) if the directory's users must reach it")
+    findings += report.findings
     for op in plugin.operations.values():
         widget = plugin.widget_for(op)
         if widget is None:

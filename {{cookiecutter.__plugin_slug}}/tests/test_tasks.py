@@ -560,3 +560,11 @@ def test_a_request_never_plans_past_api_gateways_30_s_but_a_worker_has_the_timeo
     assert 29_000 < request.remaining_ms() <= 29_500
     worker = Context(lambda_context=Lambda(300))
     assert worker.remaining_ms() == 300_000
+
+
+def test_the_directory_check_warns_that_chatgpt_cannot_reach_a_required_task(plugin):
+    from plugin_tools.lint_common import WARNING
+    from plugin_tools.lint_directory import check_directory
+
+    found = [f for f in check_directory(plugin) if "runs only as a task" in f.message]
+    assert [(f.level, f.message.split()[0]) for f in found] == [(WARNING, "'informe'")]

@@ -92,7 +92,7 @@ def operation_object(op: Operation, protected: bool = False, oauth: AuthConfig |
         doc["responses"]["415"] = _error("The body is not application/json.")
     doc["responses"]["429"] = _error("Too many requests: the API's throttling limit was reached; retry later.")
     quota = op.quota or default_quota()
-    if quota is not None:  # counted per caller (model_quota): the 429 says when to retry
+    if quota is not None and protected:  # counted per verified caller (model_quota); anonymous ones are not
         doc["responses"]["429"] = _error(f"Too many requests: at most {quota.limit} calls per {quota.window} per "
                                          "caller, or the API's throttling limit; retry after Retry-After seconds.")
         doc["responses"]["429"]["headers"] = RETRY_AFTER

@@ -744,7 +744,7 @@ def test_apply_update_and_destroy_on_moto(tmp_path, tf_cache):
         plan_seconds = time.perf_counter() - started
 
         # Variable validation catches the values that would break the deployment.
-        bad = tf.run("plan", "-refresh=false", "-var=lambda_timeout_seconds=30", "-var=throttling_rate_limit=0",
+        bad = tf.run("plan", "-refresh=false", "-var=lambda_timeout_seconds=901", "-var=throttling_rate_limit=0",
                      "-var=lambda_runtime=python3.10", "-var=name=two words", "-var=bucket_name=Not_A_Bucket", ok=(1,))
         for variable in ("lambda_timeout_seconds", "throttling_rate_limit", "lambda_runtime", "var.name",
                          "var.bucket_name"):

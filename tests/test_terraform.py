@@ -195,9 +195,12 @@ EXTRA_RESOURCES = {"oauth": {"aws_cognito_user_pool.this[0]", "aws_cognito_user_
                              "aws_cognito_resource_server.this[0]", "aws_cognito_user_pool_client.this[0]",
                              "aws_ssm_parameter.cognito_client_secret[0]", "aws_iam_role_policy.oauth[0]",
                              "aws_ssm_parameter.oauth_signing_key[0]"},
-                   # storage = dynamodb: the table and its two alarms
+                   # storage = dynamodb: the table and its two alarms; for tasks (tasks.tf) the event
+                   # invoke config (no retries) and the task-failures alarm
                    "storage": {"aws_dynamodb_table.store[0]", "aws_cloudwatch_metric_alarm.store_throttles[0]",
-                               "aws_cloudwatch_metric_alarm.store_system_errors[0]"}}
+                               "aws_cloudwatch_metric_alarm.store_system_errors[0]",
+                               "aws_lambda_function_event_invoke_config.tasks[0]",
+                               "aws_cloudwatch_metric_alarm.task_failures[0]"}}
 
 
 @pytest.fixture(scope="session")

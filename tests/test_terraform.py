@@ -583,7 +583,7 @@ def _assert_deployed(aws: dict, project: Path, out: dict) -> None:
     fn = lam.get_function(FunctionName=name)["Configuration"]
     assert (fn["Runtime"], fn["Architectures"], fn["Handler"]) == \
         (tfvars["lambda_runtime"], [tfvars["lambda_architecture"]], tfvars["lambda_handler"])
-    assert fn["Timeout"] < 30 and fn["MemorySize"] >= 128
+    assert fn["Timeout"] == tfvars.get("lambda_timeout_seconds", 10) and fn["MemorySize"] >= 128
     assert fn["CodeSha256"] == _code_sha256(project / "lambda.zip")
     assert fn["LoggingConfig"] == {"LogFormat": "JSON", "ApplicationLogLevel": tfvars.get("log_level", "INFO"),
                                    "SystemLogLevel": "INFO", "LogGroup": f"/aws/lambda/{name}"}

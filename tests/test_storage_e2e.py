@@ -1,8 +1,10 @@
 """storage = "dynamodb" end to end on moto_server: a real `terraform apply` of a project with the
 README's notes app; the table's settings, the IAM statement and the table's name in the function's
-environment; the deployed zip, run with the deployed configuration against moto (two callers,
-isolation, conflicts, TTL); a plan after apply shows no changes; destroy is refused while deletion
-protection is on and works once it is off."""
+environment; for tasks (tasks.tf) the function's grant to invoke itself, its asynchronous
+invocations without retries, the task-failures alarm and dashboard row; the deployed zip, run with
+the deployed configuration against moto (two callers, isolation, conflicts, TTL); a plan after
+apply shows no changes; destroy is refused while deletion protection is on and works once it is
+off."""
 
 from __future__ import annotations
 
@@ -108,8 +110,29 @@ def test_storage_apply_isolation_conflicts_ttl_and_protected_destroy(tmp_path: P
         assert store[0]["Resource"] == table["TableArn"] and store[0]["Effect"] == "Allow"
         environment = fn["Environment"]["Variables"]
         assert environment["PLUGIN_STORE_TABLE"] == table_name
-        alarms = {a["AlarmName"] for a in aws["cloudwatch"].describe_alarms()["MetricAlarms"]}
-        assert {f"{name}-store-throttles", f"{name}-store-system-errors"} <= alarms
+        alarms = {a["AlarmName"]: a for a in aws["cloudwatch"].describe_alarms()["MetricAlarms"]}
+        assert {f"{name}-store-throttles", f"{name}-store-system-errors", f"{name}-task-failures"} <= set(alarms)
+
+        # Tasks: the function may invoke itself (the runtime's asynchronous worker) and nothing
+        # else; Lambda never retries those invocations and drops events older than a minute.
+        (own,) = [s for s in statements if s.get("Sid") == "RunOwnTasks"]
+        assert (own["Effect"], own["Action"], own["Resource"]) == ("Allow", "lambda:InvokeFunction", fn["FunctionArn"])
+        assert [s for s in statements if "lambda:" in json.dumps(s)] == [own]
+        invoke = aws["lambda"].get_function_event_invoke_config(FunctionName=name)
+        assert (invoke["MaximumRetryAttempts"], invoke["MaximumEventAgeInSeconds"]) == (0, 60), invoke
+        assert not invoke.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        failures = alarms[f"{name}-task-failures"]
+        assert (failures["Namespace"], failures["MetricName"], failures["Dimensions"], failures["Statistic"],
+                failures["Threshold"], failures["ComparisonOperator"], failures["TreatMissingData"]) == (
+            name, "TasksFailed", [{"Name": "Service", "Value": name}], "Sum", 1.0, "GreaterThanOrEqualToThreshold",
+            "notBreaching")
+        assert failures["AlarmActions"] == failures["OKActions"] == [out["alarm_topic_arn"]]
+        dashboard = json.loads(aws["cloudwatch"].get_dashboard(DashboardName=name)["DashboardBody"])
+        titles = [w["properties"].get("title") for w in dashboard["widgets"]]
+        assert titles[-3:] == ["Store table", "Tasks by operation (created, completed, failed, cancelled)",
+                               "Task duration by operation (p50, max; ms)"], titles
+        (alarm_widget,) = [w for w in dashboard["widgets"] if w["type"] == "alarm"]
+        assert failures["AlarmArn"] in alarm_widget["properties"]["alarms"]
 
         # The deployed zip with the deployed configuration, against moto: no boto3 on this path.
         lambda_env = {**environment, "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",

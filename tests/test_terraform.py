@@ -195,9 +195,12 @@ EXTRA_RESOURCES = {"oauth": {"aws_cognito_user_pool.this[0]", "aws_cognito_user_
                              "aws_cognito_resource_server.this[0]", "aws_cognito_user_pool_client.this[0]",
                              "aws_ssm_parameter.cognito_client_secret[0]", "aws_iam_role_policy.oauth[0]",
                              "aws_ssm_parameter.oauth_signing_key[0]"},
-                   # storage = dynamodb: the table and its two alarms
+                   # storage = dynamodb: the table and its two alarms; for tasks (tasks.tf) the event
+                   # invoke config (no retries) and the task-failures alarm
                    "storage": {"aws_dynamodb_table.store[0]", "aws_cloudwatch_metric_alarm.store_throttles[0]",
-                               "aws_cloudwatch_metric_alarm.store_system_errors[0]"}}
+                               "aws_cloudwatch_metric_alarm.store_system_errors[0]",
+                               "aws_lambda_function_event_invoke_config.tasks[0]",
+                               "aws_cloudwatch_metric_alarm.task_failures[0]"}}
 
 
 @pytest.fixture(scope="session")
@@ -580,7 +583,7 @@ def _assert_deployed(aws: dict, project: Path, out: dict) -> None:
     fn = lam.get_function(FunctionName=name)["Configuration"]
     assert (fn["Runtime"], fn["Architectures"], fn["Handler"]) == \
         (tfvars["lambda_runtime"], [tfvars["lambda_architecture"]], tfvars["lambda_handler"])
-    assert fn["Timeout"] < 30 and fn["MemorySize"] >= 128
+    assert fn["Timeout"] == tfvars.get("lambda_timeout_seconds", 10) and fn["MemorySize"] >= 128
     assert fn["CodeSha256"] == _code_sha256(project / "lambda.zip")
     assert fn["LoggingConfig"] == {"LogFormat": "JSON", "ApplicationLogLevel": tfvars.get("log_level", "INFO"),
                                    "SystemLogLevel": "INFO", "LogGroup": f"/aws/lambda/{name}"}
@@ -744,7 +747,7 @@ def test_apply_update_and_destroy_on_moto(tmp_path, tf_cache):
         plan_seconds = time.perf_counter() - started
 
         # Variable validation catches the values that would break the deployment.
-        bad = tf.run("plan", "-refresh=false", "-var=lambda_timeout_seconds=30", "-var=throttling_rate_limit=0",
+        bad = tf.run("plan", "-refresh=false", "-var=lambda_timeout_seconds=901", "-var=throttling_rate_limit=0",
                      "-var=lambda_runtime=python3.10", "-var=name=two words", "-var=bucket_name=Not_A_Bucket", ok=(1,))
         for variable in ("lambda_timeout_seconds", "throttling_rate_limit", "lambda_runtime", "var.name",
                          "var.bucket_name"):

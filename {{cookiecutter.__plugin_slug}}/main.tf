@@ -185,6 +185,18 @@ data "aws_iam_policy_document" "lambda" {
   }
 
   dynamic "statement" {
+    # Tasks (storage = "dynamodb", tasks.tf): the runtime runs a task's work in an asynchronous
+    # invocation of this function, by its name; this function only.
+    for_each = local.storage_enabled ? [1] : []
+
+    content {
+      sid       = "RunOwnTasks"
+      actions   = ["lambda:InvokeFunction"]
+      resources = [local.function_arn]
+    }
+  }
+
+  dynamic "statement" {
     # X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level scoping.
     for_each = var.tracing_mode == "Active" ? [1] : []
 
@@ -210,7 +222,7 @@ resource "aws_iam_role_policy" "lambda" {
 
 resource "aws_lambda_function" "this" {
   # checkov:skip=CKV_AWS_117: the function calls no private resources, so a VPC would only add cost (NAT) and cold-start time
-  # checkov:skip=CKV_AWS_116: API Gateway invokes it synchronously; a dead-letter queue only receives failed asynchronous invocations
+  # checkov:skip=CKV_AWS_116: API Gateway invokes it synchronously; with storage, tasks invoke it asynchronously (tasks.tf), where the worker records every failure, a crash or timeout included, in the task record and retries are off on purpose (a retry would run the operation twice), so a dead-letter queue would only hold events nothing replays
   # checkov:skip=CKV_AWS_272: code signing needs an AWS Signer profile; the package is built and uploaded by this same apply
   # checkov:skip=CKV_AWS_115: reserved concurrency fails on new accounts with a low concurrency quota; the API's throttling limits bound concurrency instead
   # checkov:skip=CKV_AWS_173: the environment holds plain settings, SHA-256 hashes of 256-bit API keys and the OAuth provider's public settings, never a secret (secrets live in SSM SecureString parameters); Lambda encrypts it at rest with an AWS managed key, a KMS CMK adds a monthly cost

@@ -1,6 +1,8 @@
 # Alarms, their SNS topic and a dashboard. The runtime writes each request's metrics as
 # CloudWatch Embedded Metric Format records in the Lambda's log group (namespace = var.name):
-# Requests, ClientErrors, ServerErrors, Throttled (calls over a quota) and Duration, by Service and by Service/Surface/Operation.
+# Requests, ClientErrors, ServerErrors, Throttled (calls over a quota) and Duration, by Service and by Service/Surface/Operation;
+# with storage, per task event TasksCreated, TasksCompleted, TasksFailed, TasksCancelled and
+# TaskDuration, by Service and by Service/Operation.
 # The alarms watch what AWS measures itself (API 5xx, Lambda errors, throttles, p99 duration), the
 # runtime's ServerErrors (an MCP tool error is a 200 to API Gateway, and an upstream outage is an
 # OperationError 502/503/504), plus the 429s API Gateway answers when its throttling limits are hit
@@ -118,8 +120,9 @@ resource "aws_cloudwatch_dashboard" "this" {
         {
           type = "alarm", x = 12, y = 12, width = 12, height = 6
           properties = {
-            title  = "Alarms"
-            alarms = concat([for alarm in aws_cloudwatch_metric_alarm.this : alarm.arn], local.storage_alarm_arns)
+            title = "Alarms"
+            alarms = concat([for alarm in aws_cloudwatch_metric_alarm.this : alarm.arn], local.storage_alarm_arns,
+            aws_cloudwatch_metric_alarm.task_failures[*].arn)
           }
         },
         {
@@ -132,7 +135,8 @@ resource "aws_cloudwatch_dashboard" "this" {
           }
         },
       ],
-      local.storage_dashboard_widgets
+      local.storage_dashboard_widgets,
+      local.task_dashboard_widgets
     )
   })
 }
@@ -160,4 +164,53 @@ locals {
     for metric, stat in { Requests = "Sum", ClientErrors = "Sum", ServerErrors = "Sum", Throttled = "Sum", Duration = "p99" } :
     metric => [[{ id = lower(metric), expression = "SEARCH('${local.operation_metrics} MetricName=\"${metric}\"', '${stat}', ${local.alarm_period_seconds})" }]]
   }
+}
+
+# Tasks (storage = "dynamodb", tasks.tf): a failed task pages, as a failed call does (the runtime
+# counts it in TasksFailed; the task record says why).
+resource "aws_cloudwatch_metric_alarm" "task_failures" {
+  count = local.storage_enabled ? 1 : 0
+
+  alarm_name          = "${var.name}-task-failures"
+  alarm_description   = "Tasks (operations with task=) failed (the runtime's TasksFailed); the task record says why."
+  namespace           = var.name
+  metric_name         = "TasksFailed"
+  dimensions          = { Service = var.name }
+  statistic           = "Sum"
+  period              = local.alarm_period_seconds
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+}
+
+locals {
+  # The dashboard's tasks row (below the store table), with storage = "dynamodb": tasks by
+  # operation and what became of them, and how long they ran.
+  task_metrics = "{\"${var.name}\",Service,Operation}"
+  task_graphs = [
+    {
+      title = "Tasks by operation (created, completed, failed, cancelled)", stat = "Sum"
+      metrics = [for metric in ["TasksCreated", "TasksCompleted", "TasksFailed", "TasksCancelled"] :
+      [{ id = lower(metric), expression = "SEARCH('${local.task_metrics} MetricName=\"${metric}\"', 'Sum', ${local.alarm_period_seconds})" }]]
+    },
+    {
+      title = "Task duration by operation (p50, max; ms)", stat = "p50"
+      metrics = [for stat in ["p50", "Maximum"] :
+      [{ id = "duration${lower(stat)}", expression = "SEARCH('${local.task_metrics} MetricName=\"TaskDuration\"', '${stat}', ${local.alarm_period_seconds})" }]]
+    },
+  ]
+  task_dashboard_widgets = [for i, graph in local.task_graphs : {
+    type = "metric", x = i * 12, y = 30, width = 12, height = 6
+    properties = {
+      title   = graph.title
+      region  = var.aws_region
+      view    = "timeSeries"
+      stat    = graph.stat
+      period  = local.alarm_period_seconds
+      metrics = graph.metrics
+    }
+  } if local.storage_enabled]
 }

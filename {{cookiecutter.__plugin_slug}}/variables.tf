@@ -106,13 +106,13 @@ variable "lambda_memory_mb" {
 }
 
 variable "lambda_timeout_seconds" {
-  description = "Lambda timeout in seconds. It must stay under 30: an HTTP API integration gives up after 30 s."
+  description = "Lambda timeout in seconds, 1 to 900. Synchronous calls (REST, MCP, the manifest) still end at 30 s, where API Gateway's HTTP API stops waiting; a value of 30 or more only lets tasks (operations with task=, which need storage = \"dynamodb\") run longer, up to 900 s."
   type        = number
   default     = 10
 
   validation {
-    condition     = var.lambda_timeout_seconds >= 1 && var.lambda_timeout_seconds < 30 && floor(var.lambda_timeout_seconds) == var.lambda_timeout_seconds
-    error_message = "The lambda_timeout_seconds must be a whole number from 1 to 29 (HTTP APIs stop waiting at 30 s)."
+    condition     = var.lambda_timeout_seconds >= 1 && var.lambda_timeout_seconds <= 900 && floor(var.lambda_timeout_seconds) == var.lambda_timeout_seconds
+    error_message = "The lambda_timeout_seconds must be a whole number from 1 to 900 (Lambda's maximum; synchronous calls end at 30 s at API Gateway whatever the value)."
   }
 }
 

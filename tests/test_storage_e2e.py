@@ -37,6 +37,17 @@ def keep_briefly(key: str, ctx: Context) -> Brief:
 def still_there(key: str, ctx: Context) -> Brief:
     """Whether the value is still kept."""
     return {"found": ctx.store.get(key) is not None}
+
+
+class Tally(TypedDict):
+    kept: int
+
+
+@plugin.operation(read_only=True, task="required")
+def tally(ctx: Context) -> Tally:
+    """Count what the caller keeps, in the background (an MCP task)."""
+    ctx.progress("counting")
+    return {"kept": len(ctx.store.list().items)}
 '''
 
 
@@ -52,6 +63,72 @@ def event(op: str, body: dict, key: str) -> dict:
             "requestContext": {"requestId": f"e2e-{op}", "domainName": "api.example.com",
                                "http": {"method": "POST", "path": f"/{op}"}},
             "body": json.dumps(body), "isBase64Encoded": False}
+
+
+def mcp(method: str, params: dict, key: str) -> dict:
+    """A 2025-11-25 JSON-RPC request to /mcp, as API Gateway hands it over."""
+    body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+    return {**event("mcp", {}, key), "body": json.dumps(body),
+            "headers": {**event("mcp", {}, key)["headers"], "mcp-protocol-version": "2025-11-25",
+                        "accept": "application/json, text/event-stream"}}
+
+
+class FakeLambda:
+    """Lambda's Invoke endpoint for the runtime's asynchronous invoke (moto cannot run code):
+    records each signed Event invocation and answers 202, as Lambda queues it."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.calls: list[tuple[str, dict, dict]] = []
+        calls = self.calls
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                calls.append((self.path, {k.lower(): v for k, v in self.headers.items()}, json.loads(body)))
+                self.send_response(202)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+WORKER = """
+import json, sys, time
+sys.path.insert(0, ".")
+import handler
+
+class Context:  # what Lambda passes an asynchronous invocation: the deployed timeout
+    aws_request_id = "e2e-worker"
+    def __init__(self, seconds):
+        self.end = time.monotonic() + seconds
+    def get_remaining_time_in_millis(self):
+        return int((self.end - time.monotonic()) * 1000)
+
+seconds, events = json.load(sys.stdin)
+print(json.dumps([handler.lambda_handler(e, Context(seconds)) for e in events]))
+"""
+
+
+def run_worker(folder: Path, env: dict, seconds: int, payloads: list[dict]) -> list[dict]:
+    """The deployed zip (already extracted by _run_zip) as Lambda runs an asynchronous invocation."""
+    import subprocess
+
+    run = subprocess.run([sys.executable, "-I", "-c", WORKER], cwd=folder, input=json.dumps([seconds, payloads]),
+                         capture_output=True, text=True, timeout=120, check=False,
+                         env={"PATH": os.environ.get("PATH", ""), **env})
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout.splitlines()[-1])
 
 
 def answers(responses: list[dict]) -> list[tuple[int, object]]:
@@ -165,6 +242,38 @@ def test_storage_apply_isolation_conflicts_ttl_and_protected_destroy(tmp_path: P
         assert second[6] == (200, {"notes": [], "cursor": ""})
         items = dynamodb.scan(TableName=table_name)["Items"]
         assert all(i["pk"]["S"].startswith("c#") and len(i["pk"]["S"]) == 42 for i in items), items
+
+        # A task through the deployed zip: the request stores it and invokes the function itself
+        # (signed, InvocationType Event, the function's own name); that invocation, run as Lambda
+        # runs it with the deployed timeout, does the work as the same caller; the result is read back.
+        fake = FakeLambda()
+        try:
+            task_env = {**lambda_env, "AWS_ENDPOINT_URL_LAMBDA": fake.url}
+            (started,) = _run_zip(project, task_env, [mcp("tools/call", {"name": "tally", "arguments": {},
+                                                                         "task": {"ttl": 600000}}, ana)], tmp_path, {})
+            task = json.loads(started["body"])["result"]["task"]
+            assert task["status"] == "working" and task["ttl"] == 600000, started
+            (path, headers, payload), = fake.calls
+            assert path == f"/2015-03-31/functions/{name}/invocations" and headers["x-amz-invocation-type"] == "Event"
+            assert headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=testing/")
+            assert f"/{region}/lambda/aws4_request" in headers["authorization"]
+            assert headers["x-amz-security-token"] == "e2e-session"
+            assert set(payload) == {"plugin_task"} and task["taskId"] not in json.dumps(headers)
+        finally:
+            fake.close()
+        records = [i for i in dynamodb.scan(TableName=table_name)["Items"] if i["pk"]["S"].startswith("t#")]
+        assert len(records) == 1 and records[0]["sk"]["S"] == task["taskId"], records
+        folder = tmp_path / f"task-{project.name}"
+        assert run_worker(folder, lambda_env, fn["Timeout"], [payload, payload]) == [{"status": "completed"},
+                                                                                    {"status": "ignored"}]
+        got, result, theirs = (json.loads(r["body"]) for r in _run_zip(project, lambda_env, [
+            mcp("tasks/get", {"taskId": task["taskId"]}, ana),
+            mcp("tasks/result", {"taskId": task["taskId"]}, ana),
+            mcp("tasks/get", {"taskId": task["taskId"]}, bob),
+        ], tmp_path, {}))
+        assert got["result"]["status"] == "completed" and "statusMessage" not in got["result"], got
+        assert result["result"]["structuredContent"] == {"kept": 0}, result  # ana deleted her note above
+        assert theirs["error"]["code"] == -32602  # bob: not found
 
         # Nothing drifts; destroy is refused while the table is protected, and works once it is not.
         plan = tf.run("plan", "-detailed-exitcode", "-no-color", ok=(0, 2))

@@ -591,9 +591,14 @@ def _assert_deployed(aws: dict, project: Path, out: dict) -> None:
     alarms = aws["cloudwatch"].describe_alarms(AlarmNamePrefix=f"{name}-")["MetricAlarms"]
     topic = out["alarm_topic_arn"]
     assert sorted(a["AlarmName"] for a in alarms) == sorted(f"{name}-{k}" for k in (
-        "api-5xx", "server-errors", "api-throttled", "lambda-errors", "lambda-throttles", "lambda-duration-p99"))
+        "api-5xx", "server-errors", "api-throttled", "lambda-errors", "lambda-throttles", "lambda-duration-p99",
+        "request-duration-p99"))
     assert all(a["AlarmActions"] == [topic] and a["OKActions"] == [topic] for a in alarms)
-    assert [a.get("ExtendedStatistic") for a in alarms if a["MetricName"] == "Duration"] == ["p99"]
+    durations = {a["Namespace"]: a for a in alarms if a["MetricName"] == "Duration"}
+    assert [a.get("ExtendedStatistic") for a in durations.values()] == ["p99", "p99"]
+    timeout = tfvars.get("lambda_timeout_seconds", 10)
+    assert durations["AWS/Lambda"]["Threshold"] == timeout * 800  # any invocation, tasks included
+    assert durations[name]["Threshold"] == min(timeout, 30) * 800  # HTTP requests: API Gateway's 30 s at most
     (server,) = [a for a in alarms if a["MetricName"] == "ServerErrors"]  # MCP tool errors and upstream 5xx page too
     assert (server["Namespace"], server["Dimensions"]) == (name, [{"Name": "Service", "Value": name}])
     dashboard = json.loads(aws["cloudwatch"].get_dashboard(DashboardName=name)["DashboardBody"])

@@ -44,6 +44,13 @@ locals {
       namespace   = "AWS/Lambda", metric = "Duration", dimensions = local.lambda_dimensions
       statistic   = "p99", threshold = var.lambda_timeout_seconds * 800
     }
+    "request-duration-p99" = {
+      # The runtime's own Duration counts HTTP requests only (a task's run is TaskDuration), so a
+      # long timeout for tasks does not hide requests nearing API Gateway's 30 s.
+      description = "The slowest 1% of HTTP requests came close to their limit (80% of lambda_timeout_seconds, at most of API Gateway's 30 s)."
+      namespace   = var.name, metric = "Duration", dimensions = { Service = var.name }
+      statistic   = "p99", threshold = min(var.lambda_timeout_seconds, 30) * 800
+    }
   }
 
   # CloudWatch search expressions: one line per operation and surface, whatever handler.py defines.

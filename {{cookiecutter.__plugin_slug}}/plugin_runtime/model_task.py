@@ -324,7 +324,8 @@ class Running:
         if self.ended:
             return
         try:
-            self.task = self.task.write(self._remaining, message=str(message)[:500])
+            text = str(message)[:500].encode("utf-8", "replace").decode("utf-8")  # a lone surrogate: "?"
+            self.task = self.task.write(self._remaining, message=text)
         except (ConflictError, TaskNotFound):
             self.ended = True  # somebody else ended it: cancelled, expired, or failed by a reader
 

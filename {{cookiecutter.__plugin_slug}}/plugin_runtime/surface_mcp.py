@@ -31,7 +31,7 @@ from __future__ import annotations
 import typing
 
 from .surface_mcp_catalog import APP_METHODS, _apps, _catalog
-from .surface_mcp_tools import arguments_of, check_scopes, run_tool
+from .surface_mcp_tools import arguments_of, check_scopes, requested, run_tool
 from .surface_mcp_wire import (
     _HEAD,
     _JSON_HEADERS,
@@ -318,13 +318,11 @@ def _call_tool(plugin: Registry, params: dict, version: str, ctx: Context) -> di
     ctx.operation = name
     check_scopes(op, ctx)
     if op.task != "forbidden":
-        from .surface_mcp_tasks import requested
-
-        ttl = requested(op, params, version)
-        if ttl is not None:
+        task = requested(op, params, version)
+        if task is not None:
             from .surface_mcp_tasks import create
 
-            return create(plugin, op, arguments, version, ttl, ctx)
+            return create(plugin, op, arguments, version, task, ctx)
     args, problem = arguments_of(op, arguments, ctx)
     if args is None:
         return problem  # type: ignore[return-value]

@@ -26,7 +26,6 @@ from .model_log import bind, log
 from .model_operation import OperationError
 from .model_store import StoreError, StoreInputError
 from .model_task import (
-    DEFAULT_TTL_MS,
     EVENT_KEY,
     TERMINAL,
     Task,
@@ -38,7 +37,7 @@ from .model_task import (
     claim,
     clamp_ttl,
 )
-from .surface_mcp_tools import Bug, arguments_of, run_tool
+from .surface_mcp_tools import REQUIRED_TASKS, Bug, arguments_of, declares_tasks, run_tool
 from .surface_mcp_wire import (
     CLIENT_CAPABILITIES_KEY,
     INTERNAL_ERROR,
@@ -49,7 +48,6 @@ from .surface_mcp_wire import (
     MODERN_VERSIONS,
     RELATED_TASK_KEY,
     TASKS_EXTENSION,
-    TASKS_VERSION,
     _Fail,
     _Open,
     _tool_error,
@@ -65,44 +63,13 @@ RESULT_WAIT_S = 20.0  # tasks/result waits this long at most: API Gateway ends a
 IMMEDIATE_KEY = "io.modelcontextprotocol/model-immediate-response"
 LEGACY_METHODS = frozenset({"tasks/get", "tasks/result", "tasks/list", "tasks/cancel"})
 MODERN_METHODS = frozenset({"tasks/get", "tasks/update", "tasks/cancel"})
-_REQUIRED = {"requiredCapabilities": {"extensions": {TASKS_EXTENSION: {}}}}
 
 
 class TaskCreated(dict):
     """A 2026-07-28 CreateTaskResult: its own ``resultType`` ("task"), not "complete"."""
 
 
-def declares_tasks(params: dict) -> bool:
-    """Whether a 2026-07-28 request declares the tasks extension in its client capabilities."""
-    meta = params.get("_meta")
-    caps = meta.get(CLIENT_CAPABILITIES_KEY) if isinstance(meta, dict) else None
-    extensions = caps.get("extensions") if isinstance(caps, dict) else None
-    return isinstance(extensions, dict) and TASKS_EXTENSION in extensions
-
-
-def requested(op: Operation, params: dict, version: str) -> int | None:
-    """The TTL (ms) of the task this tools/call gets, or None for the synchronous call; the
-    error for a ``required`` tool called by a client that does not ask for a task."""
-    if version in MODERN_VERSIONS:  # the server decides, for clients that declare the extension
-        if declares_tasks(params):
-            return DEFAULT_TTL_MS
-        if op.task == "required":
-            raise _Fail(MISSING_CLIENT_CAPABILITY,
-                        f"{op.name} runs only as a task: declare the {TASKS_EXTENSION} extension in "
-                        f"params._meta[{CLIENT_CAPABILITIES_KEY!r}].extensions", _REQUIRED)
-        return None
-    task = params.get("task") if version == TASKS_VERSION else None
-    if task is not None:
-        if not isinstance(task, dict):
-            raise _Fail(INVALID_PARAMS, 'params.task must be an object, e.g. {"ttl": 60000}')
-        return clamp_ttl(task.get("ttl"))
-    if op.task == "required":
-        raise _Fail(METHOD_NOT_FOUND, f"{op.name} runs only as a task: call it with params.task (protocol "
-                                      f"{TASKS_VERSION}) or with the {TASKS_EXTENSION} extension (2026-07-28)")
-    return None
-
-
-def create(plugin: Registry, op: Operation, arguments: dict, version: str, ttl_ms: int,
+def create(plugin: Registry, op: Operation, arguments: dict, version: str, asked: dict,
            ctx: Context) -> dict | _Open:
     """Check the call as a synchronous one would be checked, count it against the quota, store
     the task and start its worker; the era's CreateTaskResult."""
@@ -128,7 +95,8 @@ def create(plugin: Registry, op: Operation, arguments: dict, version: str, ttl_m
         raise _Fail(INVALID_REQUEST, text) from None
     try:
         task = create_task(op.name, arguments, ctx.caller, origin=ctx.origin, era=version,
-                           structured=version != "2025-03-26", ttl_ms=ttl_ms, remaining_ms=ctx.remaining_ms)
+                           structured=version != "2025-03-26", ttl_ms=clamp_ttl(asked.get("ttl")),
+                           remaining_ms=ctx.remaining_ms)
     except TaskInputError as exc:
         return _refuse(op, exc, modern, ctx)
     except (TaskError, StoreError) as exc:
@@ -162,7 +130,7 @@ def answer(plugin: Registry, method: str, params: dict, version: str, ctx: Conte
     modern = version in MODERN_VERSIONS
     if modern and not declares_tasks(params):
         raise _Fail(MISSING_CLIENT_CAPABILITY, f"{method} needs the {TASKS_EXTENSION} extension declared in "
-                                               f"params._meta[{CLIENT_CAPABILITIES_KEY!r}].extensions", _REQUIRED)
+                                               f"params._meta[{CLIENT_CAPABILITIES_KEY!r}].extensions", REQUIRED_TASKS)
     from .model_task import cancel, get
 
     try:

@@ -11,12 +11,27 @@ from .model_auth import current as auth_config
 from .model_auth import scope_challenge
 from .model_operation import ArgumentsError, OperationError
 from .model_schema import validate
-from .surface_mcp_wire import _Forbidden, _Open, _tool_error
+from .surface_mcp_wire import (
+    CLIENT_CAPABILITIES_KEY,
+    INVALID_PARAMS,
+    METHOD_NOT_FOUND,
+    MISSING_CLIENT_CAPABILITY,
+    MODERN_VERSIONS,
+    TASKS_EXTENSION,
+    TASKS_VERSION,
+    _Fail,
+    _Forbidden,
+    _Open,
+    _tool_error,
+)
 from .transport import encode_json
 
 if typing.TYPE_CHECKING:
     from .model_context import Context
     from .model_operation import Operation
+
+
+REQUIRED_TASKS = {"requiredCapabilities": {"extensions": {TASKS_EXTENSION: {}}}}
 
 
 class Bug(Exception):
@@ -80,3 +95,35 @@ def tool_result(op: Operation, value: dict, structured: bool, ctx: Context) -> d
     if structured:
         return _Open(f'{content},"structuredContent":{text},"isError":false')
     return _Open(f'{content},"isError":false')
+
+
+# -- whether a call becomes a task (surface_mcp_tasks creates it) ----------------------------
+def declares_tasks(params: dict) -> bool:
+    """Whether a 2026-07-28 request declares the tasks extension in its client capabilities."""
+    meta = params.get("_meta")
+    caps = meta.get(CLIENT_CAPABILITIES_KEY) if isinstance(meta, dict) else None
+    extensions = caps.get("extensions") if isinstance(caps, dict) else None
+    return isinstance(extensions, dict) and TASKS_EXTENSION in extensions
+
+
+def requested(op: Operation, params: dict, version: str) -> dict | None:
+    """What the client asks of the task this tools/call gets (``{"ttl": ...}`` or ``{}``), or
+    None for the synchronous call; the error for a ``required`` tool called by a client that
+    does not ask for a task. Light on purpose: a call that starts no task loads no task code."""
+    if version in MODERN_VERSIONS:  # the server decides, for clients that declare the extension
+        if declares_tasks(params):
+            return {}
+        if op.task == "required":
+            raise _Fail(MISSING_CLIENT_CAPABILITY,
+                        f"{op.name} runs only as a task: declare the {TASKS_EXTENSION} extension in "
+                        f"params._meta[{CLIENT_CAPABILITIES_KEY!r}].extensions", REQUIRED_TASKS)
+        return None
+    task = params.get("task") if version == TASKS_VERSION else None
+    if task is not None:
+        if not isinstance(task, dict):
+            raise _Fail(INVALID_PARAMS, 'params.task must be an object, e.g. {"ttl": 60000}')
+        return task
+    if op.task == "required":
+        raise _Fail(METHOD_NOT_FOUND, f"{op.name} runs only as a task: call it with params.task (protocol "
+                                      f"{TASKS_VERSION}) or with the {TASKS_EXTENSION} extension (2026-07-28)")
+    return None

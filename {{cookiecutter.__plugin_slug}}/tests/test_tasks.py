@@ -446,6 +446,14 @@ def test_a_worker_that_dies_leaves_a_failed_task(plugin, call, clock, events):
     assert run_workers(plugin, events) == [{"status": "ignored"}]  # a second delivery runs nothing
 
 
+def test_progress_keeps_any_text_the_store_can_hold(call, clock, events):
+    task = start_legacy(call, arguments={"pasos": 1})
+    running = model_task.claim(events[0][model_task.EVENT_KEY], Lambda().get_remaining_time_in_millis)
+    running.progress("mitad \ud800 " + "x" * 1000)  # a lone surrogate and too long: kept as far as it can be
+    got = legacy(call, "tasks/get", {"taskId": task["taskId"]})["result"]
+    assert got["statusMessage"].startswith("mitad ? x") and len(got["statusMessage"]) == 500
+
+
 def test_a_worker_past_its_time_cannot_complete_the_task(clock, events):
     hooks: dict = {}
     plugin = tasks_plugin(hooks)
@@ -568,3 +576,49 @@ def test_the_directory_check_warns_that_chatgpt_cannot_reach_a_required_task(plu
 
     found = [f for f in check_directory(plugin) if "runs only as a task" in f.message]
     assert [(f.level, f.message.split()[0]) for f in found] == [(WARNING, "'informe'")]
+
+
+
+COLD = '''
+import json, sys
+sys.path.insert(0, ".")
+import handler
+from plugin_runtime import Context
+
+def despacio(n: int, ctx: Context) -> dict[str, int]:
+    """Slow."""
+    return {"n": n}
+
+handler.plugin.operation(task="optional")(despacio)
+body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "despacio", "arguments": {"n": 1}}}
+calls = [("/despacio", {"n": 1}, None), ("/mcp", body, "2025-06-18"), ("/mcp", body, "2025-11-25")]
+for path, payload, version in calls:
+    headers = {"content-type": "application/json", "host": "x", "accept": "application/json"}
+    if version:
+        headers["mcp-protocol-version"] = version
+    event = {"version": "2.0", "rawPath": path, "headers": headers, "body": json.dumps(payload),
+             "requestContext": {"requestId": "r", "domainName": "x", "http": {"method": "POST", "path": path}},
+             "isBase64Encoded": False}
+    response = handler.lambda_handler(event, None)
+    assert response["statusCode"] == 200 and "task" not in json.loads(response["body"]).get("result", {}), response
+loaded = ("plugin_runtime.model_task", "plugin_runtime.model_aws", "plugin_runtime.surface_mcp_tasks",
+          "plugin_runtime.model_store")
+print(json.dumps(sorted(m for m in sys.modules if m.startswith(loaded))))
+'''
+
+
+def test_calls_that_start_no_task_load_no_task_code(tmp_path):
+    """Cold start: a plugin with a task tool, called without a task (REST, and MCP clients that ask
+    for none), never imports the tasks surface, model_task, the store or the AWS client."""
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "cold.py"
+    script.write_text(COLD, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "PLUGIN_STORE_TABLE"}
+    env.update(PLUGIN_AUTH="none")  # who calls is not the point here
+    out = subprocess.run([sys.executable, "-I", str(script)], cwd=PROJECT, capture_output=True, text=True, env=env,
+                         timeout=60, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout.splitlines()[-1]) == []

@@ -618,7 +618,7 @@ def test_calls_that_start_no_task_load_no_task_code(tmp_path):
     script.write_text(COLD, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k != "PLUGIN_STORE_TABLE"}
     env.update(PLUGIN_AUTH="none")  # who calls is not the point here
-    out = subprocess.run([sys.executable, "-I", str(script)], cwd=PROJECT, capture_output=True, text=True, env=env,
+    out = subprocess.run([sys.executable, str(script)], cwd=PROJECT, capture_output=True, text=True, env=env,
                          timeout=60, check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     assert json.loads(out.stdout.splitlines()[-1]) == []

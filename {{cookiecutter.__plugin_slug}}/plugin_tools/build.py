@@ -236,6 +236,8 @@ def build(project: Path = PROJECT, origin: str | None = None, quiet: bool = Fals
     zip_path = project / tfvars.get("path_to_lambda", "lambda.zip")
     size = write_zip(project, zip_path, deps, runtime)
     digest = hashlib.sha256(zip_path.read_bytes()).hexdigest()
+    for line in store_warnings(plugin, tfvars):
+        print(line, file=sys.stderr)
     if not quiet:
         ops = ", ".join(plugin.operations) or "none"
         print(f"built {zip_path.name} ({size:,} bytes, sha256 {digest[:12]}) and "
@@ -243,6 +245,20 @@ def build(project: Path = PROJECT, origin: str | None = None, quiet: bool = Fals
         for line in origin_lines(plugin, origin):
             print(line)
     return {"zip": zip_path, "size": size, "sha256": digest, "openapi": openapi_path}
+
+
+def store_warnings(plugin, tfvars: dict[str, str]) -> list[str]:
+    """Operations whose tasks or quotas live in the store, while terraform.tfvars deploys none:
+    locally they work (the SQLite file), deployed their calls would fail."""
+    if tfvars.get("storage", "none") == "dynamodb":
+        return []
+    lines = []
+    for op in plugin.operations.values():
+        uses = [what for what, used in (("task=", op.task != "forbidden"), ("quota=", op.quota is not None)) if used]
+        if uses:
+            lines.append(f"warning: {op.name} uses {' and '.join(uses)}, which keep their state in the store: set "
+                         "storage = \"dynamodb\" in terraform.tfvars, or its calls fail once deployed")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -622,3 +622,13 @@ def test_calls_that_start_no_task_load_no_task_code(tmp_path):
                          timeout=60, check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     assert json.loads(out.stdout.splitlines()[-1]) == []
+
+
+def test_the_build_warns_when_tasks_or_quotas_have_no_store_to_deploy(plugin):
+    from plugin_tools.build import store_warnings
+
+    assert store_warnings(plugin, {"storage": "dynamodb"}) == []
+    found = store_warnings(plugin, {"storage": "none"})
+    assert [line.split()[1] for line in found] == ["contar", "informe", "falla", "rompe"]
+    assert all('storage = "dynamodb"' in line for line in found)
+    assert store_warnings(tasks_plugin({"quota": "5/day"}), {})[0].startswith("warning: contar uses task= and quota=")

@@ -158,17 +158,18 @@ def test_a_long_timeout_without_storage_warns(tasks_plans):
     assert _changes(plan)["aws_lambda_function.this"]["timeout"] == 30
 
 
-@pytest.mark.parametrize(("region", "partition"), [("us-east-1", "aws"), ("cn-north-1", "aws-cn")])
+@pytest.mark.parametrize(("region", "partition"), [("cn-north-1", "aws-cn")])
 def test_the_granted_arn_is_the_functions(tasks_plans, region, partition):
     """The function's ARN as AWS builds it: partition, region, the caller's account, the name
-    (`console -plan` reads the data sources, as a plan does)."""
+    (`console -plan` reads the data sources, as a plan does). One partition other than "aws" shows
+    each part is read, not written in; the e2e checks the applied one in "aws"."""
     arn = tasks_plans["console"]("dynamodb", "local.function_arn", "-plan", f"-var=aws_region={region}")
     assert json.loads(arn.strip().splitlines()[-1]) == \
         f"arn:{partition}:lambda:{region}:123456789012:function:{tasks_plans['name']}", arn
 
 
-@pytest.mark.parametrize(("timeout", "valid"), [(1, True), (30, True), (900, True), (0, False), (901, False),
-                                                (2.5, False)])
+# 30 and 10 are planned above and 901 is among test_terraform's bad values: the edges left.
+@pytest.mark.parametrize(("timeout", "valid"), [(1, True), (900, True), (0, False), (2.5, False)])
 def test_lambda_timeout_seconds_is_a_whole_number_from_1_to_900(tasks_plans, timeout, valid):
     output = tasks_plans["console"]("none", "var.lambda_timeout_seconds", f"-var=lambda_timeout_seconds={timeout}")
     if valid:

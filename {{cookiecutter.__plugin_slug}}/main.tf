@@ -210,7 +210,7 @@ data "aws_iam_policy_document" "lambda" {
 
 resource "aws_iam_role" "lambda" {
   name               = "${var.name}-lambda"
-  description        = "Runs the ${var.name} plugin Lambda; it may only write its own logs and read its own secrets."
+  description        = "Runs the ${var.name} plugin Lambda; its policies allow only its own logs, secrets, store and tasks."
   assume_role_policy = data.aws_iam_policy_document.assume_lambda.json
 }
 

@@ -565,7 +565,7 @@ def test_a_callers_tasks_are_exported_and_deleted_with_their_data(plugin, call, 
 
 def test_a_request_never_plans_past_api_gateways_30_s_but_a_worker_has_the_timeout():
     request = Context(request=object(), lambda_context=Lambda(300))
-    assert 29_000 < request.remaining_ms() <= 29_500
+    assert 25_000 < request.remaining_ms() <= 29_500  # API Gateway's 30 s less a margin, not the 300 s
     worker = Context(lambda_context=Lambda(300))
     assert worker.remaining_ms() == 300_000
 

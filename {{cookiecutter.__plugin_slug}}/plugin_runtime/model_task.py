@@ -61,6 +61,7 @@ FUNCTION_ENV = "AWS_LAMBDA_FUNCTION_NAME"  # set by Lambda: the worker is this s
 EVENT_KEY = TASK_EVENT  # the worker's event: {"plugin_task": {"p": ..., "id": ..., "t": ...}}
 CHECK_EVERY_S = 1.0  # ctx.cancelled() reads the record at most this often
 RECORD_MARGIN = 4_096  # what a record keeps besides the arguments: caller, origin, times, token
+FAILED_CODE = -32603  # the JSON-RPC error a failed task shows (internal error): the details are in the logs
 
 
 class TaskError(Exception):
@@ -90,9 +91,17 @@ def now_ms() -> int:
 def task_partition(caller: Caller | None) -> str:
     """Tasks live beside the caller's items, never among them; with auth = "none" every caller
     shares one partition and the unguessable id is all that protects a task."""
-    if caller is None:
-        return "t#anonymous"
-    return "t#" + caller_partition(caller).partition("#")[2]
+    return "t#anonymous" if caller is None else tasks_partition(caller_partition(caller))
+
+
+def tasks_partition(partition: str) -> str:
+    """The tasks of the caller whose items are in ``partition`` (as model_quota's quota_partition)."""
+    return "t#" + partition.partition("#")[2]
+
+
+def failure(message: str, code: int = FAILED_CODE) -> dict:
+    """The changes that fail a task: its status message, and the JSON-RPC error tasks/get shows."""
+    return {"status": "failed", "message": message, "error": {"code": code, "message": message}}
 
 
 def valid_id(task_id: object) -> bool:
@@ -125,6 +134,10 @@ class Task:
     def store(self, remaining_ms: Callable[[], int | None] | None = None) -> Store:
         return Store(self.partition, remaining_ms)
 
+    def reread(self, remaining_ms: Callable[[], int | None] | None = None) -> Task | None:
+        """The record as it is now (after somebody else wrote it), or None once it is gone."""
+        return read(self.partition, self.id, remaining_ms)
+
     def write(self, remaining_ms: Callable[[], int | None] | None = None, **changes: object) -> Task:
         """The record with ``changes``, written only if nobody wrote since it was read (else
         ConflictError); TaskNotFound when the TTL already ran out. A record that ended is never
@@ -137,6 +150,14 @@ class Task:
             raise TaskNotFound("Task not found: it has expired")
         version = self.store(remaining_ms).put(self.id, record, ttl_seconds=int(left), if_version=self.version)
         return Task(self.partition, self.id, record, version)
+
+
+def read(partition: str, task_id: str, remaining_ms: Callable[[], int | None] | None = None) -> Task | None:
+    """The task ``task_id`` of ``partition`` as stored, or None."""
+    item = Store(partition, remaining_ms).get(task_id)
+    if item is None or not isinstance(item.value, dict):
+        return None
+    return Task(partition, task_id, item.value, item.version)
 
 
 def caller_record(caller: Caller | None) -> dict | None:
@@ -166,13 +187,13 @@ def check_arguments(arguments: dict) -> None:
                              f"task keeps at most {MAX_VALUE_BYTES - RECORD_MARGIN}")
 
 
-def create(operation: str, arguments: dict, caller: Caller | None, *, origin: str, era: str, structured: bool,
-           ttl_ms: int, remaining_ms: Callable[[], int | None] | None = None) -> Task:
+def create(operation: str, arguments: dict, caller: Caller | None, *, origin: str, ttl_ms: int,
+           remaining_ms: Callable[[], int | None] | None = None) -> Task:
     """Write a new ``working`` task (durably, before anyone hears of it) and start its worker."""
     created = now_ms()
     partition = task_partition(caller)
-    record = {"op": operation, "args": arguments, "caller": caller_record(caller), "origin": origin, "era": era,
-              "structured": structured, "status": "working", "message": None, "created": created,
+    record = {"op": operation, "args": arguments, "caller": caller_record(caller), "origin": origin,
+              "status": "working", "message": None, "created": created,
               "updated": created, "ttl": ttl_ms, "poll": POLL_INTERVAL_MS, "token": secrets.token_urlsafe(24),
               "claimed": False, "deadline": None, "start_by": created // 1000 + START_WITHIN_S,
               "result": None, "error": None}
@@ -195,11 +216,10 @@ def get(caller: Caller | None, task_id: object, remaining_ms: Callable[[], int |
     """The caller's task ``task_id``, settled (a dead worker's task reads as failed); TaskNotFound else."""
     if not valid_id(task_id):
         raise TaskNotFound("Task not found")
-    partition = task_partition(caller)
-    item = Store(partition, remaining_ms).get(task_id)  # type: ignore[arg-type]
-    if item is None or not isinstance(item.value, dict):
+    task = read(task_partition(caller), task_id, remaining_ms)  # type: ignore[arg-type]
+    if task is None:
         raise TaskNotFound("Task not found (or it has expired)")
-    return settle(Task(partition, task_id, item.value, item.version), remaining_ms)  # type: ignore[arg-type]
+    return settle(task, remaining_ms)
 
 
 def settle(task: Task, remaining_ms: Callable[[], int | None] | None = None) -> Task:
@@ -218,13 +238,12 @@ def settle(task: Task, remaining_ms: Callable[[], int | None] | None = None) -> 
     else:
         message = "the task never started: its worker was not run in time; the details are in the function's logs"
     try:
-        return task.write(remaining_ms, status="failed", message=message,
-                          error={"code": -32603, "message": message})
+        return task.write(remaining_ms, **failure(message))
     except ConflictError:  # the worker (or another reader) wrote first: read what it wrote
-        item = task.store(remaining_ms).get(task.id)
-        if item is None:
+        now_read = task.reread(remaining_ms)
+        if now_read is None:
             raise TaskNotFound("Task not found (or it has expired)") from None
-        return Task(task.partition, task.id, item.value, item.version)  # type: ignore[arg-type]
+        return now_read
 
 
 def list_tasks(caller: Caller | None, cursor: object = None, limit: int = 50,
@@ -293,7 +312,7 @@ def _start(task: Task, remaining_ms: Callable[[], int | None] | None) -> None:
     except Exception as exc:
         message = "the task could not be started; the details are in the function's logs"
         try:
-            task.write(remaining_ms, status="failed", message=message, error={"code": -32603, "message": message})
+            task.write(remaining_ms, **failure(message))
         except Exception:  # noqa: S110  (the record then fails itself at start_by)
             pass
         cause = exc.message if isinstance(exc, TaskError) else f"{type(exc).__name__}: {exc}"
@@ -315,8 +334,8 @@ class Running:
             return True
         if time.monotonic() - self._checked >= CHECK_EVERY_S:
             self._checked = time.monotonic()
-            item = self.task.store(self._remaining).get(self.task.id)
-            self.ended = item is None or not isinstance(item.value, dict) or item.value.get("status") != "working"
+            now_read = self.task.reread(self._remaining)
+            self.ended = now_read is None or now_read.status != "working"
         return self.ended
 
     def progress(self, message: str) -> None:
@@ -336,10 +355,14 @@ class Running:
             self.task = self.task.write(self._remaining, status=status, result=result, error=error, message=message)
             return status
         except ConflictError:
-            item = self.task.store(self._remaining).get(self.task.id)
-            return item.value.get("status", "gone") if item is not None and isinstance(item.value, dict) else "gone"
+            now_read = self.task.reread(self._remaining)
+            return now_read.status if now_read is not None else "gone"
         except TaskNotFound:
             return "gone"
+
+    def fail(self, message: str, code: int = FAILED_CODE) -> str:
+        """Record the task as failed with ``message`` (unless it already ended); its status now."""
+        return self.finish(**failure(message, code))
 
 
 def claim(ref: object, remaining_ms: Callable[[], int | None] | None) -> Running | None:
@@ -351,15 +374,15 @@ def claim(ref: object, remaining_ms: Callable[[], int | None] | None) -> Running
     if not (isinstance(partition, str) and partition.startswith("t#") and len(partition) <= 64
             and valid_id(task_id) and isinstance(token, str)):
         return None
-    item = Store(partition, remaining_ms).get(task_id)  # type: ignore[arg-type]
-    if item is None or not isinstance(item.value, dict):
+    found = read(partition, task_id, remaining_ms)  # type: ignore[arg-type]
+    if found is None:
         return None
-    record = item.value
+    record = found.record
     if not hmac.compare_digest(str(record.get("token", "")).encode(), token.encode("utf-8", "surrogatepass")):
         return None
     if task_partition(caller_from(record.get("caller"))) != partition:
         return None
-    task = settle(Task(partition, task_id, record, item.version), remaining_ms)  # type: ignore[arg-type]
+    task = settle(found, remaining_ms)
     if task.status != "working" or task.record["claimed"]:
         return None  # cancelled before it started, already failed, or a second delivery
     left = remaining_ms() if remaining_ms is not None else None

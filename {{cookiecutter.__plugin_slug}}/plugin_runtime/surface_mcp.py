@@ -191,9 +191,10 @@ def _initialize(plugin: Registry, params: dict) -> dict:
         raise _Fail(INVALID_PARAMS, "initialize needs params.protocolVersion (a string such as "
                                     f"{LATEST_HANDSHAKE_VERSION!r})")
     catalog = _catalog(plugin)
+    version = proposed if proposed in HANDSHAKE_VERSIONS else LATEST_HANDSHAKE_VERSION
     result: dict = {
-        "protocolVersion": proposed if proposed in HANDSHAKE_VERSIONS else LATEST_HANDSHAKE_VERSION,
-        "capabilities": catalog.capabilities(proposed if proposed in HANDSHAKE_VERSIONS else LATEST_HANDSHAKE_VERSION),
+        "protocolVersion": version,
+        "capabilities": catalog.capabilities(version),
         "serverInfo": catalog.server_info,
     }
     if catalog.instructions:
@@ -298,18 +299,9 @@ def decode_header_value(value: str | None) -> str | None:
 
 
 def _tasks(plugin: Registry, method: str, params: dict, version: str, ctx: Context) -> dict:
-    from .surface_mcp_tasks import answer, handles
+    from .surface_mcp_tasks import answer  # loaded by task requests only
 
-    if not handles(method, version):
-        raise _Fail(METHOD_NOT_FOUND, f"Method not found: {method[:100]}; at protocol {version} the task methods "
-                                      f"are {', '.join(sorted(_task_methods(version)))}")
     return answer(plugin, method, params, version, ctx)
-
-
-def _task_methods(version: str) -> frozenset[str]:
-    from .surface_mcp_tasks import LEGACY_METHODS, MODERN_METHODS
-
-    return MODERN_METHODS if version in MODERN_VERSIONS else LEGACY_METHODS
 
 
 # -- tools (both eras) ------------------------------------------------------------------------

@@ -67,7 +67,7 @@ class _Catalog:
         if version == TASKS_VERSION and self.has_tasks:
             if self._tasked is None:
                 self._tasked = [{**tool, "execution": {"taskSupport": op.task}} if op.task != "forbidden" else tool
-                                for op, tool in zip(operations_of(self._plugin), self._modern, strict=True)]
+                                for op, tool in zip(self._plugin.operations.values(), self._modern, strict=True)]
             return self._tasked
         return self._modern
 
@@ -111,10 +111,6 @@ class _Catalog:
             if extensions:
                 capabilities["extensions"] = extensions
         return capabilities
-
-
-def operations_of(plugin: Registry) -> list[Operation]:
-    return list(plugin.operations.values())
 
 
 def _size(plugin: Registry) -> tuple[int, int, int]:

@@ -37,7 +37,7 @@ from .model_task import (
     claim,
     clamp_ttl,
 )
-from .surface_mcp_tools import REQUIRED_TASKS, Bug, arguments_of, declares_tasks, run_tool
+from .surface_mcp_tools import REQUIRED_TASKS, Bug, arguments_of, declares_tasks, refusal, run_tool
 from .surface_mcp_wire import (
     CLIENT_CAPABILITIES_KEY,
     INTERNAL_ERROR,
@@ -65,10 +65,6 @@ LEGACY_METHODS = frozenset({"tasks/get", "tasks/result", "tasks/list", "tasks/ca
 MODERN_METHODS = frozenset({"tasks/get", "tasks/update", "tasks/cancel"})
 
 
-class TaskCreated(dict):
-    """A 2026-07-28 CreateTaskResult: its own ``resultType`` ("task"), not "complete"."""
-
-
 def create(plugin: Registry, op: Operation, arguments: dict, version: str, asked: dict,
            ctx: Context) -> dict | _Open:
     """Check the call as a synchronous one would be checked, count it against the quota, store
@@ -89,13 +85,11 @@ def create(plugin: Registry, op: Operation, arguments: dict, version: str, asked
         op.charge(ctx)
     except OperationError as exc:
         ctx.error = "client"
-        text = f"{exc.message} (retry after {exc.retry_after} seconds)" if exc.retry_after else exc.message
         if modern:
-            return {"content": [{"type": "text", "text": text}], "isError": True}
-        raise _Fail(INVALID_REQUEST, text) from None
+            return _tool_error(refusal(op.name, exc))
+        raise _Fail(INVALID_REQUEST, refusal(op.name, exc)) from None
     try:
-        task = create_task(op.name, arguments, ctx.caller, origin=ctx.origin, era=version,
-                           structured=version != "2025-03-26", ttl_ms=clamp_ttl(asked.get("ttl")),
+        task = create_task(op.name, arguments, ctx.caller, origin=ctx.origin, ttl_ms=clamp_ttl(asked.get("ttl")),
                            remaining_ms=ctx.remaining_ms)
     except TaskInputError as exc:
         return _refuse(op, exc, modern, ctx)
@@ -106,7 +100,7 @@ def create(plugin: Registry, op: Operation, arguments: dict, version: str, asked
                                     "server's logs") from None
     task_event(ctx, "created", task.id, metrics_namespace(plugin))
     if modern:
-        return TaskCreated(resultType="task", **fields(task, version))
+        return {"resultType": "task", **fields(task, version)}  # its own resultType, not "complete"
     return {"task": fields(task, version),
             "_meta": {IMMEDIATE_KEY: f"{op.name} is running as a background task; its result will follow."}}
 
@@ -121,13 +115,13 @@ def _refuse(op: Operation, exc: TaskInputError, modern: bool, ctx: Context) -> d
 
 
 # -- tasks/* --------------------------------------------------------------------------------------
-def handles(method: str, version: str) -> bool:
-    return method in (MODERN_METHODS if version in MODERN_VERSIONS else LEGACY_METHODS)
-
-
 def answer(plugin: Registry, method: str, params: dict, version: str, ctx: Context) -> dict:
     """One tasks/* request of the caller in ``ctx``; another caller's task is "not found"."""
     modern = version in MODERN_VERSIONS
+    methods = MODERN_METHODS if modern else LEGACY_METHODS
+    if method not in methods:
+        raise _Fail(METHOD_NOT_FOUND, f"Method not found: {method[:100]}; at protocol {version} the task methods "
+                                      f"are {', '.join(sorted(methods))}")
     if modern and not declares_tasks(params):
         raise _Fail(MISSING_CLIENT_CAPABILITY, f"{method} needs the {TASKS_EXTENSION} extension declared in "
                                                f"params._meta[{CLIENT_CAPABILITIES_KEY!r}].extensions", REQUIRED_TASKS)
@@ -261,7 +255,7 @@ def work(plugin: Registry, event: dict, lambda_context: object) -> dict:
         message = (f"the worker stopped before it finished ({type(exc).__name__}); the details are in the "
                    "function's logs")
         with contextlib.suppress(Exception):  # else the record fails itself at its deadline
-            running.finish("failed", error={"code": INTERNAL_ERROR, "message": message}, message=message)
+            running.fail(message)
         raise
     finally:
         task_event(ctx, status, running.task.id, metrics_namespace(plugin),
@@ -274,18 +268,18 @@ def _run(plugin: Registry, running: typing.Any, record: dict, ctx: Context) -> s
     op = plugin.operations.get(record["op"])
     if op is None:
         message = f"the tool {record['op']} no longer exists (the plugin was deployed again meanwhile)"
-        return running.finish("failed", error={"code": INVALID_PARAMS, "message": message}, message=message)
+        return running.fail(message, INVALID_PARAMS)
     args, problem = arguments_of(op, record["args"], ctx)  # the defaults, filled in again
     if args is None:  # the tool's schema changed since (a deploy): the call's own answer
         return running.finish("completed", result=problem)
     try:
-        out = run_tool(op, args, record["structured"], ctx, charge=False, bugs=True)
+        out = run_tool(op, args, True, ctx, charge=False, bugs=True)  # tasks exist from 2025-11-25 on: structured
     except Bug as exc:
-        return running.finish("failed", error={"code": INTERNAL_ERROR, "message": str(exc)}, message=str(exc))
+        return running.fail(str(exc))
     result = json.loads(out + "}") if isinstance(out, _Open) else out
     try:
         return running.finish("completed", result=result)
     except StoreInputError as exc:
         message = f"{op.name}'s result is too large to keep with a task: {exc}"
         ctx.log.error(message)
-        return running.finish("failed", error={"code": INTERNAL_ERROR, "message": message}, message=message)
+        return running.fail(message)

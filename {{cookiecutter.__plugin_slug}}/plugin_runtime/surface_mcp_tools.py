@@ -65,8 +65,7 @@ def run_tool(op: Operation, args: dict, structured: bool, ctx: Context, *, charg
         value = op.call(args, ctx, charge=charge)
     except OperationError as exc:  # 5xx: an upstream failed, which the owner's metrics count as a server error
         ctx.error = "server" if exc.status >= 500 else "client"
-        retry = "" if exc.retry_after is None else f" (retry after {exc.retry_after} seconds)"
-        return _tool_error((exc.message or f"{name} refused this input") + retry)
+        return _tool_error(refusal(name, exc))
     except Exception as exc:  # a bug in the operation: the owner reads the log, the model gets a sentence
         ctx.error = "server"
         ctx.log.exception(f"{name} failed: {type(exc).__name__}: {exc}")
@@ -74,6 +73,12 @@ def run_tool(op: Operation, args: dict, structured: bool, ctx: Context, *, charg
             raise Bug(f"{name} failed unexpectedly; the details are in the server's logs") from None
         return _tool_error(f"{name} failed unexpectedly; the details are in the server's logs")
     return tool_result(op, value, structured, ctx)
+
+
+def refusal(name: str, exc: OperationError) -> str:
+    """What the model reads of an OperationError (a quota's says when to retry)."""
+    retry = "" if exc.retry_after is None else f" (retry after {exc.retry_after} seconds)"
+    return (exc.message or f"{name} refused this input") + retry
 
 
 def tool_result(op: Operation, value: dict, structured: bool, ctx: Context) -> dict | _Open:

@@ -62,34 +62,41 @@ def _credentials_from_profile() -> None:
         os.environ["AWS_REGION"] = session.region_name
 
 
-def related(partition: str) -> tuple[str, str]:
-    """The partitions kept beside a caller's items: its tasks (model_task) and quota counters (model_quota)."""
-    digest = partition.partition("#")[2]
-    return f"t#{digest}", f"q#{digest}"
+def related(partition: str) -> tuple[str, ...]:
+    """The partitions kept beside a caller's items: its tasks (model_task) and quota counters
+    (model_quota); none beside the plugin's own (``app``)."""
+    from plugin_runtime.model_quota import quota_partition
+    from plugin_runtime.model_task import tasks_partition
+
+    return (tasks_partition(partition), quota_partition(partition)) if partition.startswith("c#") else ()
+
+
+def _rows(backend, partition: str, now: int):
+    """Every live row of a partition, page after page: (key, value JSON, version, expires_at)."""
+    after = None
+    while True:
+        rows, after = backend.list(partition, "", 500, after, now)
+        yield from rows
+        if after is None:
+            return
 
 
 def export(backend, partition: str, out, now: int | None = None) -> int:
     """Every live item of the partition as JSON lines {"key", "value", "version", "expires_at"},
     then the caller's tasks as {"task", "value", "expires_at"} (without the worker's token)."""
     count, now = 0, int(time.time()) if now is None else now
-    sources = [(partition, "key")]
-    if partition.startswith("c#"):
-        sources.append((related(partition)[0], "task"))
-    for source, field in sources:
-        after = None
-        while True:
-            rows, after = backend.list(source, "", 500, after, now)
-            for key, value, version, expires in rows:
-                data = json.loads(value)
-                if field == "task" and isinstance(data, dict):
-                    data = {k: v for k, v in data.items() if k != "token"}
-                line = {field: key, "value": data, "expires_at": expires}
-                if field == "key":
-                    line = {"key": key, "value": data, "version": version, "expires_at": expires}
-                out.write(json.dumps(line, ensure_ascii=False) + "\n")
-                count += 1
-            if after is None:
-                break
+    for key, value, version, expires in _rows(backend, partition, now):
+        line = {"key": key, "value": json.loads(value), "version": version, "expires_at": expires}
+        out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        count += 1
+    beside = related(partition)
+    if beside:  # a caller's tasks (its quota counters are no data of its own)
+        for key, value, _, expires in _rows(backend, beside[0], now):
+            record = json.loads(value)
+            if isinstance(record, dict):
+                record = {k: v for k, v in record.items() if k != "token"}
+            out.write(json.dumps({"task": key, "value": record, "expires_at": expires}, ensure_ascii=False) + "\n")
+            count += 1
     return count
 
 
@@ -97,7 +104,7 @@ def delete(backend, partition: str) -> int:
     """Delete every item of the partition, expired ones included, and the caller's tasks and quota
     counters; how many were deleted."""
     count, now = 0, int(time.time())
-    for source in (partition, *related(partition)) if partition.startswith("c#") else (partition,):
+    for source in (partition, *related(partition)):
         keys = backend.partition_keys(source)
         for key in keys:
             backend.delete(source, key, None, now)

@@ -22,27 +22,16 @@ from test_tasks import (
     run_workers,
     start_legacy,
     start_modern,
-    tasks_plugin,
 )
 
 from plugin_runtime import Context, Plugin, model_store, model_task
 from plugin_runtime.model_context import Caller
 from plugin_runtime.model_store_errors import StoreError
 
-clock, events = test_tasks.clock, test_tasks.events  # the fixtures
+clock, events, plugin, call = test_tasks.clock, test_tasks.events, test_tasks.plugin, test_tasks.call  # fixtures
 ALICE = Caller("alice", "api_key")
 BOB = Caller("bob", "api_key")
 SECRET = "sk_live_do_not_log_me"
-
-
-@pytest.fixture
-def plugin():
-    return tasks_plugin()
-
-
-@pytest.fixture
-def call(plugin):
-    return caller(plugin.lambda_handler)
 
 
 def echo_plugin(hooks: dict | None = None) -> Plugin:
@@ -61,7 +50,7 @@ def echo_plugin(hooks: dict | None = None) -> Plugin:
 def started(plugin, operation: str, who: Caller | None, arguments: dict | None = None) -> model_task.Task:
     """A task created at the model level for ``who`` (any auth mode: the caller is given, not signed in)."""
     return model_task.create(operation, {"pasos": 2} if arguments is None else arguments, who,
-                             origin="https://example.com", era=LEGACY, structured=True, ttl_ms=600_000)
+                             origin="https://example.com", ttl_ms=600_000)
 
 
 def status_of(task: model_task.Task, who: Caller | None) -> str:

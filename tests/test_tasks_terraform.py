@@ -15,7 +15,8 @@ from bake_support import bake
 from test_terraform import TEMPLATE_PROJECT, _tfvars, blocks, unquote
 from tf_support import Terraform, moto_or_skip, moto_server, terraform_or_skip, write_moto_override
 
-TASK_RESOURCES = {"aws_lambda_function_event_invoke_config.tasks[0]", "aws_cloudwatch_metric_alarm.task_failures[0]"}
+TASK_RESOURCES = {"aws_lambda_function_event_invoke_config.tasks[0]",
+                  'aws_cloudwatch_metric_alarm.this["task-failures"]'}
 CHECK = "long_timeout_needs_storage"
 
 
@@ -102,7 +103,7 @@ def test_with_storage_the_event_invoke_config_and_the_alarm_are_planned(tasks_pl
     assert (invoke["function_name"], invoke["maximum_retry_attempts"], invoke["maximum_event_age_in_seconds"]) \
         == (name, 0, 60)
     assert invoke.get("qualifier") in (None, "") and invoke.get("destination_config") in (None, [])
-    alarm = changes["aws_cloudwatch_metric_alarm.task_failures[0]"]
+    alarm = changes['aws_cloudwatch_metric_alarm.this["task-failures"]']
     assert {k: alarm[k] for k in ("alarm_name", "namespace", "metric_name", "dimensions", "statistic", "threshold",
                                   "comparison_operator", "treat_missing_data", "evaluation_periods", "period")} == {
         "alarm_name": f"{name}-task-failures", "namespace": name, "metric_name": "TasksFailed",
@@ -134,7 +135,9 @@ def test_with_storage_the_dashboard_has_a_tasks_row(tasks_plans):
     # Below the storage row (y = 24), in the dashboard, with the alarm in the alarms widget.
     monitoring = (TEMPLATE_PROJECT / "monitoring.tf").read_text(encoding="utf-8")
     assert "local.storage_dashboard_widgets,\n      local.task_dashboard_widgets\n" in monitoring
-    assert "aws_cloudwatch_metric_alarm.task_failures[*].arn" in monitoring.split('"aws_cloudwatch_dashboard"')[1]
+    # the alarms widget lists every alarm of local.alarms, the task-failures one among them
+    dashboard = monitoring.split('"aws_cloudwatch_dashboard"')[1]
+    assert "[for alarm in aws_cloudwatch_metric_alarm.this : alarm.arn]" in dashboard
 
 
 def test_without_storage_nothing_of_tasks_is_planned(tasks_plans):

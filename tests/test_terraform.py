@@ -200,7 +200,7 @@ EXTRA_RESOURCES = {"oauth": {"aws_cognito_user_pool.this[0]", "aws_cognito_user_
                    "storage": {"aws_dynamodb_table.store[0]", "aws_cloudwatch_metric_alarm.store_throttles[0]",
                                "aws_cloudwatch_metric_alarm.store_system_errors[0]",
                                "aws_lambda_function_event_invoke_config.tasks[0]",
-                               "aws_cloudwatch_metric_alarm.task_failures[0]"}}
+                               'aws_cloudwatch_metric_alarm.this["task-failures"]'}}
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,17 @@ locals {
   lambda_dimensions    = { FunctionName = aws_lambda_function.this.function_name }
   api_dimensions       = { ApiId = aws_apigatewayv2_api.this.id }
 
-  alarms = {
+  # The alarms, one resource for all of them; with storage, failed tasks page too (tasks.tf).
+  alarms = merge(local.base_alarms, { for name, alarm in local.task_alarms : name => alarm if local.storage_enabled })
+  task_alarms = {
+    "task-failures" = {
+      # A failed task pages, as a failed call does (the runtime counts it in TasksFailed; the task record says why).
+      description = "Tasks (operations with task=) failed (the runtime's TasksFailed); the task record says why."
+      namespace   = var.name, metric = "TasksFailed", dimensions = { Service = var.name }
+      statistic   = "Sum", threshold = 1
+    }
+  }
+  base_alarms = {
     "api-5xx" = {
       description = "The HTTP API answered 5xx (server errors: failing operations, timeouts, Lambda errors)."
       namespace   = "AWS/ApiGateway", metric = "5xx", dimensions = local.api_dimensions
@@ -127,9 +137,8 @@ resource "aws_cloudwatch_dashboard" "this" {
         {
           type = "alarm", x = 12, y = 12, width = 12, height = 6
           properties = {
-            title = "Alarms"
-            alarms = concat([for alarm in aws_cloudwatch_metric_alarm.this : alarm.arn], local.storage_alarm_arns,
-            aws_cloudwatch_metric_alarm.task_failures[*].arn)
+            title  = "Alarms"
+            alarms = concat([for alarm in aws_cloudwatch_metric_alarm.this : alarm.arn], local.storage_alarm_arns)
           }
         },
         {
@@ -171,26 +180,6 @@ locals {
     for metric, stat in { Requests = "Sum", ClientErrors = "Sum", ServerErrors = "Sum", Throttled = "Sum", Duration = "p99" } :
     metric => [[{ id = lower(metric), expression = "SEARCH('${local.operation_metrics} MetricName=\"${metric}\"', '${stat}', ${local.alarm_period_seconds})" }]]
   }
-}
-
-# Tasks (storage = "dynamodb", tasks.tf): a failed task pages, as a failed call does (the runtime
-# counts it in TasksFailed; the task record says why).
-resource "aws_cloudwatch_metric_alarm" "task_failures" {
-  count = local.storage_enabled ? 1 : 0
-
-  alarm_name          = "${var.name}-task-failures"
-  alarm_description   = "Tasks (operations with task=) failed (the runtime's TasksFailed); the task record says why."
-  namespace           = var.name
-  metric_name         = "TasksFailed"
-  dimensions          = { Service = var.name }
-  statistic           = "Sum"
-  period              = local.alarm_period_seconds
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
 }
 
 locals {

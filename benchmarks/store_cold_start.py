@@ -109,26 +109,48 @@ def event(path: str) -> dict:
             "body": json.dumps({"numero1": 2, "numero2": 3}) if path == "/sumar" else "{}", "isBase64Encoded": False}
 
 
+CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "bench",
+         "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def start_moto() -> tuple[subprocess.Popen, str]:
+    """A moto_server on a free loopback port, with the benchmark's credentials; (process, endpoint)."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **CREDS})
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def bake_with(work: Path, operations: str) -> Path:
+    """A storage = "dynamodb", auth = "api_key" bake with ``operations`` added to its handler.py."""
+    from cookiecutter.main import cookiecutter
+
+    project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(work),
+                                extra_context={"storage": "dynamodb", "auth": "api_key"}))
+    handler = project / "handler.py"
+    handler.write_text(handler.read_text(encoding="utf-8").replace(
+        "\n\nlambda_handler = plugin.lambda_handler", operations + "\n\nlambda_handler = plugin.lambda_handler"),
+        encoding="utf-8")
+    return project
+
+
+def create_store_table(dynamodb: object, name: str) -> None:
+    """The table storage.tf creates (pk, sk; on demand), on moto."""
+    dynamodb.create_table(  # type: ignore[attr-defined]
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                              {"AttributeName": "sk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=15, help="cold starts per scenario (default 15)")
     args = parser.parse_args()
-    from cookiecutter.main import cookiecutter
-
     work = Path(tempfile.mkdtemp(prefix="bench-store-"))
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    creds = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "bench",
-             "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"}
-    moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **creds})
+    moto, endpoint = start_moto()
     try:
-        project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(work),
-                                    extra_context={"storage": "dynamodb", "auth": "api_key"}))
-        handler = project / "handler.py"
-        handler.write_text(handler.read_text(encoding="utf-8").replace(
-            "\n\nlambda_handler = plugin.lambda_handler", OPERATIONS + "\n\nlambda_handler = plugin.lambda_handler"),
-            encoding="utf-8")
+        project = bake_with(work, OPERATIONS)
         wait_for_moto(endpoint)
         import boto3
 
@@ -136,12 +158,8 @@ def main() -> int:
               "region_name": "us-east-1"}
         boto3.client("ssm", **kw).put_parameter(Name="/sumar-plugin/secrets/API_TOKEN", Value="bench-secret-value",
                                                 Type="SecureString", Overwrite=True)
-        boto3.client("dynamodb", **kw).create_table(
-            TableName="sumar-plugin-store", BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                  {"AttributeName": "sk", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
-        env = {"PATH": os.environ.get("PATH", ""), "HOME": str(work), "AWS_ENDPOINT_URL": endpoint, **creds,
+        create_store_table(boto3.client("dynamodb", **kw), "sumar-plugin-store")
+        env = {"PATH": os.environ.get("PATH", ""), "HOME": str(work), "AWS_ENDPOINT_URL": endpoint, **CREDS,
                "PLUGIN_METRICS_NAMESPACE": "sumar-plugin", "PLUGIN_SECRETS_PREFIX": "/sumar-plugin/secrets/",
                "PLUGIN_SECRETS": "API_TOKEN", "PLUGIN_STORE_TABLE": "sumar-plugin-store", "PLUGIN_AUTH": "api_key",
                "PLUGIN_API_KEYS": json.dumps({"bench": hashlib.sha256(KEY.encode()).hexdigest()})}

@@ -41,9 +41,9 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from secret_cold_start import free_port, wait_for_moto  # this folder's: the same moto_server plumbing
+from secret_cold_start import wait_for_moto  # this folder's: the same moto_server plumbing
+from store_cold_start import CREDS, bake_with, create_store_table, start_moto
 
-TEMPLATE = Path(__file__).resolve().parent.parent
 KEY = "pk_bench_" + "k" * 40
 FUNCTION = "sumar-plugin"
 TABLE = "sumar-plugin-store"
@@ -142,13 +142,6 @@ def mcp_event(version: str, task: bool) -> dict:
     return http_event("/mcp", {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}, headers)
 
 
-def start_moto(creds: dict) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **creds})
-    return proc, f"http://127.0.0.1:{port}"
-
-
 def setup_lambda(endpoint: str, kw: dict) -> None:
     """A function of the deployed name on moto, whose Invoke answers without Docker."""
     import boto3
@@ -173,33 +166,20 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=15, help="fresh processes per scenario (default 15)")
     parser.add_argument("--warm", type=int, default=30, help="warm requests per process (default 30)")
     args = parser.parse_args()
-    from cookiecutter.main import cookiecutter
-
     work = Path(tempfile.mkdtemp(prefix="bench-task-"))
-    creds = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "bench",
-             "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"}
-    dynamodb, endpoint = start_moto(creds)
-    lam, lambda_endpoint = start_moto(creds)
+    dynamodb, endpoint = start_moto()
+    lam, lambda_endpoint = start_moto()
     try:
-        project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(work),
-                                    extra_context={"storage": "dynamodb", "auth": "api_key"}))
-        handler = project / "handler.py"
-        handler.write_text(handler.read_text(encoding="utf-8").replace(
-            "\n\nlambda_handler = plugin.lambda_handler", OPERATIONS + "\n\nlambda_handler = plugin.lambda_handler"),
-            encoding="utf-8")
+        project = bake_with(work, OPERATIONS)
         wait_for_moto(endpoint)
         wait_for_moto(lambda_endpoint)
         import boto3
 
         kw = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
-        boto3.client("dynamodb", endpoint_url=endpoint, **kw).create_table(
-            TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                  {"AttributeName": "sk", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
+        create_store_table(boto3.client("dynamodb", endpoint_url=endpoint, **kw), TABLE)
         setup_lambda(lambda_endpoint, {"endpoint_url": lambda_endpoint, **kw})
         env = {"PATH": os.environ.get("PATH", ""), "HOME": str(work), "AWS_ENDPOINT_URL": endpoint,
-               "AWS_ENDPOINT_URL_LAMBDA": lambda_endpoint, **creds, "AWS_LAMBDA_FUNCTION_NAME": FUNCTION,
+               "AWS_ENDPOINT_URL_LAMBDA": lambda_endpoint, **CREDS, "AWS_LAMBDA_FUNCTION_NAME": FUNCTION,
                "PLUGIN_METRICS_NAMESPACE": "sumar-plugin", "PLUGIN_STORE_TABLE": TABLE, "PLUGIN_AUTH": "api_key",
                "PLUGIN_API_KEYS": json.dumps({"bench": hashlib.sha256(KEY.encode()).hexdigest()})}
         flags = [sys.executable, "-I", "-X", f"pycache_prefix={work / 'pyc'}", "-c", CHILD]

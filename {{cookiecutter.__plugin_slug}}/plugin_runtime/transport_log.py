@@ -123,11 +123,16 @@ def _finish(ctx: object, event: object, lambda_context: object, response: object
                  + ("server_error" if server else "client_error" if client else "ok") + '","durationMs":'
                  + repr(duration) + _caller(getattr(ctx, "caller", None)) + ',"coldStart":'
                  + ("true" if cold else "false") + "}\n")
-    write_lines(lines + '{"timestamp":"' + stamp + '","level":"' + _NAMES.get(max(floor, 20), "INFO")
-                + '","type":"metrics","requestId":' + rid + ',"_aws":{"Timestamp":' + str(int(now * 1000))
-                + _emf_tail(namespace, surface, operation) + ',"ClientErrors":' + str(int(client))
+    write_lines(lines + _metrics_head(stamp, floor, rid, now) + _emf_tail(namespace, surface, operation)
+                + ',"ClientErrors":' + str(int(client))
                 + ',"ServerErrors":' + str(int(server)) + ',"Throttled":'
                 + ("1" if getattr(ctx, "throttled", False) else "0") + ',"Duration":' + repr(duration) + "}\n")
+
+
+def _metrics_head(stamp: str, floor: int, rid: str, now: float) -> str:
+    """A metrics record up to its EMF timestamp, at a level the function's log level never drops."""
+    return ('{"timestamp":"' + stamp + '","level":"' + _NAMES.get(max(floor, 20), "INFO")
+            + '","type":"metrics","requestId":' + rid + ',"_aws":{"Timestamp":' + str(int(now * 1000)))
 
 
 def _caller(caller: object) -> str:
@@ -194,8 +199,7 @@ def task_event(ctx: object, event: str, task_id: str, namespace: str, duration_m
             values["TaskDuration"] = duration_ms
         directive = [{"Namespace": namespace, "Dimensions": TASK_DIMENSIONS if operation else SERVICE_DIMENSIONS,
                       "Metrics": metrics}]
-        write_lines(lines + '{"timestamp":"' + stamp + '","level":"' + _NAMES.get(max(floor, 20), "INFO")
-                    + '","type":"metrics","requestId":' + rid + ',"_aws":{"Timestamp":' + str(int(now * 1000))
-                    + ',"CloudWatchMetrics":' + encode_line(directive) + "}," + encode_line(values)[1:] + "\n")
+        write_lines(lines + _metrics_head(stamp, floor, rid, now) + ',"CloudWatchMetrics":' + encode_line(directive)
+                    + "}," + encode_line(values)[1:] + "\n")
     except Exception:  # noqa: S110  (a failed log line must not fail a task)
         pass

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import anyio
 import pytest
-from bake_support import bake
+from bake_support import bake, with_operation
 from server_support import LocalServer
 from test_apps import CONFORMANCE, NODE, NODE_MODULES, node_command
 
@@ -87,8 +87,7 @@ def with_fixtures(project: Path) -> Path:
     text = handler.read_text(encoding="utf-8").replace(
         "from plugin_runtime import Field, Plugin", "import time\n\nfrom plugin_runtime import Context, Field, "
                                                      "OperationError, Plugin")
-    marker = "\n\nlambda_handler = plugin.lambda_handler"
-    handler.write_text(text.replace(marker, FIXTURES + marker), encoding="utf-8")
+    handler.write_text(with_operation(text, FIXTURES), encoding="utf-8")
     result = subprocess.run([sys.executable, "-m", "plugin_tools.build"], cwd=project, capture_output=True, text=True,
                             timeout=120, check=False)
     assert result.returncode == 0, result.stderr
